@@ -1,0 +1,60 @@
+package jstp
+
+import (
+	"context"
+	"net"
+)
+
+// Transport carries serialized JSTP messages for one connection. It is the
+// seam between the protocol engine and a network library: an adapter
+// implements these four methods and hands the Transport to a Server (which
+// serves it) or returns it from a Dialer (which a client connects over).
+//
+// Concurrency contract:
+//   - Start is called exactly once, before any Send.
+//   - The engine never calls Send concurrently with another Send, but Close
+//     may be called at any time, more than once, and concurrently with Send.
+//   - Send may be called from inside Receiver.Message: an adapter must not
+//     hold a lock across Receiver calls that Send also needs.
+type Transport interface {
+	// Start begins delivering inbound messages to r. Messages are delivered
+	// one at a time, in arrival order, never concurrently. An adapter may
+	// deliver from a goroutine of its own, or from a shared readiness-driven
+	// loop (so that an idle connection parks no goroutine). When the
+	// transport closes, for any reason, r.Closed is called exactly once and
+	// no Message call follows it.
+	Start(r Receiver)
+
+	// Send transmits one complete serialized message. The transport must not
+	// modify msg and must not retain it after Send returns. Send must not
+	// block forever on a stalled peer: adapters bound it with a write
+	// timeout. After Close, Send returns an error.
+	Send(msg []byte) error
+
+	// Close closes the transport. It is safe to call more than once and
+	// concurrently with Send. The Receiver's Closed is called (once), even
+	// when the close was requested locally.
+	Close() error
+
+	// RemoteAddr returns the address of the peer. It must be a real,
+	// non-nil address (an adapter over a pipe invents a descriptive one).
+	RemoteAddr() net.Addr
+}
+
+// Receiver is the engine's side of a Transport: the adapter calls it with
+// what arrives from the peer.
+type Receiver interface {
+	// Message handles one inbound message (a single mdsf text, without
+	// framing). data is only valid for the duration of the call: the
+	// adapter may reuse its buffer afterwards.
+	Message(data []byte)
+
+	// Closed reports that the transport is closed. err is nil for a clean
+	// close and describes the failure otherwise. It is called exactly once.
+	Closed(err error)
+}
+
+// Dialer opens a new client-side Transport, for example a WebSocket
+// connection to a given URL. Connect uses it for the first connection and
+// the reconnector uses it again after a connection is lost.
+type Dialer func(ctx context.Context) (Transport, error)
