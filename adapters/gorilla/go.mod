@@ -1,0 +1,11 @@
+module github.com/jstp-go/jstp/adapters/gorilla
+
+go 1.26
+
+require github.com/jstp-go/jstp/core v0.0.0
+
+replace github.com/jstp-go/jstp/core => ../../core
+
+require github.com/jstp-go/jstp/conformance v0.0.0
+
+replace github.com/jstp-go/jstp/conformance => ../../conformance

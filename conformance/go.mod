@@ -1,0 +1,7 @@
+module github.com/jstp-go/jstp/conformance
+
+go 1.26
+
+require github.com/jstp-go/jstp/core v0.0.0
+
+replace github.com/jstp-go/jstp/core => ../core
