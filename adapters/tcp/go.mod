@@ -9,3 +9,5 @@ replace github.com/jstp-go/jstp/core => ../../core
 require github.com/jstp-go/jstp/conformance v0.0.0
 
 replace github.com/jstp-go/jstp/conformance => ../../conformance
+
+require go.uber.org/goleak v1.3.0
