@@ -1,0 +1,857 @@
+package mdsf
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects Parse accepts.
+// The reference parser (mdsf 1.1.1's JavaScript parser, which is what runs
+// in Node.js) is recursive and overflows the default Node.js stack at about
+// 5400 levels; 5000 stays below that, so every text accepted here is also
+// accepted there. Append and Marshal refuse values nested deeper, which also
+// stops them on cyclic values.
+const MaxDepth = 5000
+
+// SyntaxError describes text Parse rejects.
+type SyntaxError struct {
+	// Offset is the byte offset in the input at which the problem was found.
+	Offset int
+	// Msg says what was found and what was expected there.
+	Msg string
+}
+
+// Error returns "mdsf: <Msg> at offset <Offset>".
+func (e *SyntaxError) Error() string {
+	return "mdsf: " + e.Msg + " at offset " + strconv.Itoa(e.Offset)
+}
+
+// Parse reads one mdsf value from data. The whole input must be that one
+// value, with optional whitespace and a comment before and after it. The
+// result is a generic value: Object, []any, string, float64, bool, nil or
+// Undefined. Strings share one copy of data; data is not retained.
+//
+// The accepted grammar is the one of the reference's parser: see the
+// package documentation. Bytes that are not valid UTF-8 are read the way
+// Node.js decodes them, as U+FFFD.
+func Parse(data []byte) (any, error) {
+	return parse(string(data))
+}
+
+// ParseString is Parse for text held in a string. Strings in the result
+// share memory with s.
+func ParseString(s string) (any, error) {
+	return parse(s)
+}
+
+// scratch holds per-parse working stacks, pooled between calls.
+type scratch struct {
+	vals []any
+	mems []Member
+	buf  []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+type parser struct {
+	s      string
+	i      int
+	depth  int
+	err    *SyntaxError
+	st     *scratch
+	vArena []any
+	mArena []Member
+	vChunk int
+	mChunk int
+}
+
+func parse(s string) (any, error) {
+	p := parser{s: s}
+	p.st = scratchPool.Get().(*scratch)
+	v, ok := p.value()
+	if ok && p.clutter() && p.i < len(p.s) {
+		p.unexpected("end of input")
+		ok = false
+	}
+	st := p.st
+	clear(st.vals[:cap(st.vals)])
+	clear(st.mems[:cap(st.mems)])
+	st.vals, st.mems = st.vals[:0], st.mems[:0]
+	if cap(st.buf) > 1<<16 {
+		st.buf = nil
+	}
+	if cap(st.vals) > 1<<12 {
+		st.vals = nil
+	}
+	if cap(st.mems) > 1<<12 {
+		st.mems = nil
+	}
+	scratchPool.Put(st)
+	if !ok {
+		return nil, p.err
+	}
+	return v, nil
+}
+
+func (p *parser) fail(off int, format string, args ...any) bool {
+	if p.err == nil {
+		p.err = &SyntaxError{Offset: off, Msg: fmt.Sprintf(format, args...)}
+	}
+	return false
+}
+
+// describe names the character at offset i for an error message.
+func (p *parser) describe(i int) string {
+	if i >= len(p.s) {
+		return "end of input"
+	}
+	c := p.s[i]
+	if c < utf8.RuneSelf {
+		if c < 0x20 || c == 0x7F {
+			return fmt.Sprintf("character %U", rune(c))
+		}
+		return fmt.Sprintf("%q", rune(c))
+	}
+	r, n := utf8.DecodeRuneInString(p.s[i:])
+	if r == utf8.RuneError && n <= 1 {
+		return fmt.Sprintf("invalid UTF-8 byte 0x%02x", c)
+	}
+	return fmt.Sprintf("%q", r)
+}
+
+func (p *parser) unexpected(expected string) bool {
+	return p.fail(p.i, "unexpected %s, expected %s", p.describe(p.i), expected)
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// clutter skips whitespace, at most one comment and whitespace again: one
+// skipClutter step of the reference parser, which takes no more than one
+// comment at a time.
+func (p *parser) clutter() bool {
+	s, i := p.s, p.i
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	if i+1 < len(s) && s[i] == '/' {
+		switch s[i+1] {
+		case '/':
+			i += 2
+			for i < len(s) && s[i] != '\n' && s[i] != '\r' {
+				i++
+			}
+		case '*':
+			start := i
+			i += 2
+			for {
+				if i >= len(s) {
+					p.i = len(s)
+					return p.fail(start, "unterminated /* comment")
+				}
+				if s[i] == '*' && i+1 < len(s) && s[i+1] == '/' {
+					i += 2
+					break
+				}
+				i++
+			}
+		}
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+	}
+	p.i = i
+	return true
+}
+
+func (p *parser) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+// value skips clutter and reads one value.
+func (p *parser) value() (any, bool) {
+	if !p.clutter() {
+		return nil, false
+	}
+	if p.i >= len(p.s) {
+		return nil, p.unexpected("a value")
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '\'' || c == '"':
+		s, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		return s, true
+	case c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.':
+		f, ok := p.number()
+		if !ok {
+			return nil, false
+		}
+		return boxNumber(f), true
+	case c >= 'a' && c <= 'z':
+		return p.literal()
+	}
+	return nil, p.unexpected("a value")
+}
+
+func (p *parser) literal() (any, bool) {
+	start := p.i
+	i := p.i
+	for i < len(p.s) && p.s[i] >= 'a' && p.s[i] <= 'z' {
+		i++
+	}
+	p.i = i
+	switch p.s[start:i] {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	case "null":
+		return nil, true
+	case "undefined":
+		return Undefined, true
+	}
+	return nil, p.fail(start, "unknown literal %q, expected true, false, null or undefined", p.s[start:i])
+}
+
+func (p *parser) enter() bool {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.fail(p.i, "nesting deeper than %d levels", MaxDepth)
+	}
+	return true
+}
+
+func (p *parser) array() (any, bool) {
+	if !p.enter() {
+		return nil, false
+	}
+	p.i++ // '['
+	mark := len(p.st.vals)
+	for {
+		if p.peek() == ']' {
+			break
+		}
+		if !p.clutter() {
+			return nil, false
+		}
+		c := p.peek()
+		if c == ',' {
+			p.st.vals = append(p.st.vals, Undefined)
+		} else if c == ']' {
+			break
+		} else {
+			v, ok := p.value()
+			if !ok {
+				return nil, false
+			}
+			p.st.vals = append(p.st.vals, v)
+		}
+		if !p.clutter() {
+			return nil, false
+		}
+		if c := p.peek(); c != ']' {
+			if c != ',' || p.i >= len(p.s) {
+				return nil, p.unexpected("',' or ']'")
+			}
+			p.i++
+		}
+	}
+	p.i++ // ']'
+	p.depth--
+	n := len(p.st.vals) - mark
+	out := p.allocVals(n)
+	copy(out, p.st.vals[mark:])
+	clear(p.st.vals[mark:])
+	p.st.vals = p.st.vals[:mark]
+	return out, true
+}
+
+func (p *parser) allocVals(n int) []any {
+	if n == 0 {
+		return []any{}
+	}
+	if n > len(p.vArena) {
+		if n > 64 {
+			return make([]any, n)
+		}
+		switch {
+		case p.vChunk == 0:
+			p.vChunk = 16
+		case p.vChunk < 1024:
+			p.vChunk *= 2
+		}
+		p.vArena = make([]any, max(p.vChunk, n))
+	}
+	out := p.vArena[:n:n]
+	p.vArena = p.vArena[n:]
+	return out
+}
+
+func (p *parser) allocMems(n int) []Member {
+	if n == 0 {
+		return Object{}
+	}
+	if n > len(p.mArena) {
+		if n > 32 {
+			return make([]Member, n)
+		}
+		switch {
+		case p.mChunk == 0:
+			p.mChunk = 8
+		case p.mChunk < 512:
+			p.mChunk *= 2
+		}
+		p.mArena = make([]Member, max(p.mChunk, n))
+	}
+	out := p.mArena[:n:n]
+	p.mArena = p.mArena[n:]
+	return out
+}
+
+func isIdentStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
+}
+
+func isIdentPart(c byte) bool {
+	return isIdentStart(c) || c >= '0' && c <= '9'
+}
+
+// linearDedup is the member count up to which duplicate keys are found by
+// comparing with every earlier key; larger objects use a map at the end.
+const linearDedup = 16
+
+func (p *parser) object() (any, bool) {
+	if !p.enter() {
+		return nil, false
+	}
+	p.i++ // '{'
+	mark := len(p.st.mems)
+	hasIndex, needDedup := false, false
+	for {
+		if p.peek() == '}' {
+			break
+		}
+		if !p.clutter() {
+			return nil, false
+		}
+		var key string
+		c := p.peek()
+		switch {
+		case c == '\'' || c == '"':
+			k, ok := p.str()
+			if !ok {
+				return nil, false
+			}
+			key = k
+		case isIdentStart(c) && p.i < len(p.s):
+			start := p.i
+			p.i++
+			for p.i < len(p.s) && isIdentPart(p.s[p.i]) {
+				p.i++
+			}
+			key = p.s[start:p.i]
+		default:
+			return nil, p.unexpected("a string or identifier key")
+		}
+		if p.peek() != ':' || p.i >= len(p.s) {
+			return nil, p.unexpected("':' right after the key")
+		}
+		p.i++
+		v, ok := p.value()
+		if !ok {
+			return nil, false
+		}
+		if _, undef := v.(UndefinedType); !undef && key != "__proto__" {
+			p.addMember(mark, key, v, &hasIndex, &needDedup)
+		}
+		if !p.clutter() {
+			return nil, false
+		}
+		if c := p.peek(); c != '}' {
+			if c != ',' || p.i >= len(p.s) {
+				return nil, p.unexpected("',' or '}'")
+			}
+			p.i++
+			if !p.clutter() {
+				return nil, false
+			}
+		}
+	}
+	p.i++ // '}'
+	p.depth--
+	mems := p.st.mems[mark:]
+	if needDedup {
+		mems = dedupMembers(mems)
+	}
+	if hasIndex {
+		orderIndexKeys(mems)
+	}
+	out := p.allocMems(len(mems))
+	copy(out, mems)
+	clear(p.st.mems[mark:])
+	p.st.mems = p.st.mems[:mark]
+	return Object(out), true
+}
+
+func (p *parser) addMember(mark int, key string, v any, hasIndex, needDedup *bool) {
+	mems := p.st.mems[mark:]
+	if len(mems) < linearDedup {
+		for i := range mems {
+			if mems[i].Key == key {
+				mems[i].Value = v
+				return
+			}
+		}
+	} else {
+		*needDedup = true
+	}
+	if len(key) > 0 && key[0] >= '0' && key[0] <= '9' {
+		if _, ok := arrayIndex(key); ok {
+			*hasIndex = true
+		}
+	}
+	p.st.mems = append(p.st.mems, Member{Key: key, Value: v})
+}
+
+// dedupMembers keeps the first position and the last value of every key.
+func dedupMembers(mems []Member) []Member {
+	seen := make(map[string]int, len(mems))
+	n := 0
+	for _, m := range mems {
+		if j, ok := seen[m.Key]; ok {
+			mems[j].Value = m.Value
+			continue
+		}
+		seen[m.Key] = n
+		mems[n] = m
+		n++
+	}
+	clear(mems[n:])
+	return mems[:n]
+}
+
+// arrayIndex reports whether key is a canonical array index ("0" to
+// "4294967294"), which JavaScript objects list before other keys, ascending.
+func arrayIndex(key string) (uint32, bool) {
+	if len(key) == 0 || len(key) > 10 || key[0] == '0' && len(key) > 1 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > 4294967294 {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+// orderIndexKeys moves array-index keys to the front in ascending order,
+// keeping the other keys in their order, like JavaScript's property order.
+func orderIndexKeys(mems []Member) {
+	sort.SliceStable(mems, func(a, b int) bool {
+		ia, oka := arrayIndex(mems[a].Key)
+		ib, okb := arrayIndex(mems[b].Key)
+		if oka && okb {
+			return ia < ib
+		}
+		return oka && !okb
+	})
+}
+
+// str reads a quoted string at p.i.
+func (p *parser) str() (string, bool) {
+	s := p.s
+	q := s[p.i]
+	start := p.i + 1
+	i := start
+	for i < len(s) {
+		c := s[i]
+		if c == q {
+			p.i = i + 1
+			return s[start:i], true
+		}
+		if c == '\\' {
+			break
+		}
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			i += n
+			continue
+		}
+		i++
+	}
+	if i >= len(s) {
+		p.i = len(s)
+		return "", p.fail(start-1, "unterminated string")
+	}
+	return p.strSlow(start, i, q)
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+func hexVal(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return rune(c-'A') + 10
+	}
+	return -1
+}
+
+// strSlow decodes a string with escapes or invalid UTF-8; s[start:i] is
+// plain text already checked.
+func (p *parser) strSlow(start, i int, q byte) (string, bool) {
+	s := p.s
+	b := append(p.st.buf[:0], s[start:i]...)
+	defer func() { p.st.buf = b[:0] }()
+	for {
+		if i >= len(s) {
+			p.i = len(s)
+			return "", p.fail(start-1, "unterminated string")
+		}
+		c := s[i]
+		switch {
+		case c == q:
+			p.i = i + 1
+			return string(b), true
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				p.i = len(s)
+				return "", p.fail(start-1, "unterminated string")
+			}
+			e := s[i]
+			switch e {
+			case 'b':
+				b = append(b, '\b')
+				i++
+			case 'f':
+				b = append(b, '\f')
+				i++
+			case 'n':
+				b = append(b, '\n')
+				i++
+			case 'r':
+				b = append(b, '\r')
+				i++
+			case 't':
+				b = append(b, '\t')
+				i++
+			case 'v':
+				b = append(b, '\v')
+				i++
+			case '0', '1', '2', '3', '4', '5', '6', '7':
+				var u rune
+				n := 0
+				for n < 3 && i < len(s) && isOctal(s[i]) {
+					u = u*8 + rune(s[i]-'0')
+					i++
+					n++
+				}
+				b = utf8.AppendRune(b, u)
+			case 'x':
+				i++
+				var u rune
+				for n := 0; n < 2; n++ {
+					if i >= len(s) {
+						p.i = i
+						return "", p.fail(i, "unterminated string")
+					}
+					h := hexVal(s[i])
+					if h < 0 {
+						p.i = i
+						return "", p.unexpected("a hexadecimal digit")
+					}
+					u = u*16 + h
+					i++
+				}
+				b = utf8.AppendRune(b, u)
+			case 'u':
+				i++
+				var u rune
+				if i < len(s) && s[i] == '{' {
+					i++
+					digits := 0
+					for {
+						if i >= len(s) {
+							p.i = i
+							return "", p.fail(i, "unterminated string")
+						}
+						if s[i] == '}' {
+							break
+						}
+						h := hexVal(s[i])
+						if h < 0 {
+							p.i = i
+							return "", p.unexpected("a hexadecimal digit or '}'")
+						}
+						digits++
+						if digits > 8 {
+							p.i = i
+							return "", p.fail(i, "invalid code point escape: more than 8 hexadecimal digits")
+						}
+						u = u*16 + h
+						i++
+					}
+					if digits == 0 || u > 0x10FFFF {
+						p.i = i
+						return "", p.fail(i, "invalid code point escape: want 1 to 8 hexadecimal digits up to 10FFFF")
+					}
+					i++
+				} else {
+					for n := 0; n < 4; n++ {
+						if i >= len(s) {
+							p.i = i
+							return "", p.fail(i, "unterminated string")
+						}
+						h := hexVal(s[i])
+						if h < 0 {
+							p.i = i
+							return "", p.unexpected("a hexadecimal digit")
+						}
+						u = u*16 + h
+						i++
+					}
+				}
+				b = appendUnit(b, u)
+			default:
+				// Any other escaped character stands for itself; non-ASCII
+				// text is handled by the next iteration.
+				if e < utf8.RuneSelf {
+					b = append(b, e)
+					i++
+				}
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n <= 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+				i += invalidLen(s[i:])
+			} else {
+				b = append(b, s[i:i+n]...)
+				i += n
+			}
+		}
+	}
+}
+
+// number reads a number at p.i (a sign, a digit or '.').
+func (p *parser) number() (float64, bool) {
+	s := p.s
+	neg := false
+	if c := s[p.i]; c == '+' || c == '-' {
+		neg = c == '-'
+		p.i++
+	}
+	// Fast path: plain decimal integer of up to 15 digits.
+	i := p.i
+	var n uint64
+	for i < len(s) && i-p.i < 16 && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + uint64(s[i]-'0')
+		i++
+	}
+	if d := i - p.i; d > 0 && d < 16 && (i >= len(s) || !isNumberChar(s[i]) && s[i] != 'b' && s[i] != 'o' && s[i] != 'x') && (d == 1 || s[p.i] != '0') {
+		p.i = i
+		f := float64(n)
+		if neg {
+			f = -f
+		}
+		return f, true
+	}
+	base := 10
+	if p.i < len(s) && s[p.i] == '0' && p.i+1 < len(s) {
+		switch c := s[p.i+1]; {
+		case c >= '0' && c <= '9':
+			return 0, p.fail(p.i, "legacy octal literal %q, use 0o", s[p.i:p.i+2])
+		case c == 'b':
+			base = 2
+		case c == 'o':
+			base = 8
+		case c == 'x':
+			base = 16
+		}
+	}
+	var f float64
+	if base == 10 {
+		var ok bool
+		if f, ok = p.decimal(); !ok {
+			return 0, false
+		}
+	} else {
+		p.i += 2
+		start := p.i
+		for p.i < len(s) && hexVal(s[p.i]) >= 0 && int(hexVal(s[p.i])) < base {
+			p.i++
+		}
+		if p.i == start {
+			return 0, p.unexpected(fmt.Sprintf("a base-%d digit", base))
+		}
+		f = machineInt(s[start:p.i], base)
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+func isNumberChar(c byte) bool {
+	return c >= '0' && c <= '9' || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E'
+}
+
+// decimal reads the run of number characters the reference collects (each
+// of '.', a sign and an exponent mark at most once) and converts its longest
+// prefix that is a decimal literal, as JavaScript's parseFloat does.
+func (p *parser) decimal() (float64, bool) {
+	s := p.s
+	start := p.i
+	dot, sign, exp := false, false, false
+	i := p.i
+	for ; i < len(s) && isNumberChar(s[i]); i++ {
+		var seen *bool
+		switch s[i] {
+		case '.':
+			seen = &dot
+		case '+', '-':
+			seen = &sign
+		case 'e', 'E':
+			seen = &exp
+		default:
+			continue
+		}
+		if *seen {
+			p.i = i
+			return 0, p.unexpected("a number without a second " + strconv.QuoteRune(rune(s[i])))
+		}
+		*seen = true
+	}
+	p.i = i
+	span := s[start:i]
+	lit := decimalPrefix(span)
+	if lit == "" {
+		return 0, p.fail(start, "invalid number %q", span)
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+			return 0, p.fail(start, "invalid number %q", span)
+		}
+	}
+	return f, true
+}
+
+// decimalPrefix returns the longest prefix of span that is
+// [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits].
+func decimalPrefix(span string) string {
+	j := 0
+	if j < len(span) && (span[j] == '+' || span[j] == '-') {
+		j++
+	}
+	intStart := j
+	for j < len(span) && span[j] >= '0' && span[j] <= '9' {
+		j++
+	}
+	digits := j - intStart
+	if j < len(span) && span[j] == '.' {
+		k := j + 1
+		for k < len(span) && span[k] >= '0' && span[k] <= '9' {
+			k++
+		}
+		if digits > 0 || k > j+1 {
+			digits += k - j - 1
+			j = k
+		}
+	}
+	if digits == 0 {
+		return ""
+	}
+	if j < len(span) && (span[j] == 'e' || span[j] == 'E') {
+		k := j + 1
+		if k < len(span) && (span[k] == '+' || span[k] == '-') {
+			k++
+		}
+		ds := k
+		for k < len(span) && span[k] >= '0' && span[k] <= '9' {
+			k++
+		}
+		if k > ds {
+			j = k
+		}
+	}
+	return span[:j]
+}
+
+// machineInt converts binary, octal or hexadecimal digits, rounding to the
+// nearest float64 like JavaScript's parseInt.
+func machineInt(digits string, base int) float64 {
+	for len(digits) > 1 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	bits := 4
+	switch base {
+	case 2:
+		bits = 1
+	case 8:
+		bits = 3
+	}
+	if len(digits)*bits <= 64 {
+		u, err := strconv.ParseUint(digits, base, 64)
+		if err == nil {
+			return float64(u)
+		}
+	}
+	x, _ := new(big.Int).SetString(digits, base)
+	f, _ := new(big.Float).SetInt(x).Float64()
+	return f
+}
+
+// smallInts holds preboxed small integers so that common numbers (message
+// ids, counts) are returned without an allocation.
+var smallInts = func() (t [smallMax - smallMin + 1]any) {
+	for i := range t {
+		t[i] = float64(i + smallMin)
+	}
+	return
+}()
+
+const (
+	smallMin = -1024
+	smallMax = 4095
+)
+
+func boxNumber(f float64) any {
+	if f >= smallMin && f <= smallMax {
+		if i := int(f); float64(i) == f && (i != 0 || !math.Signbit(f)) {
+			return smallInts[i-smallMin]
+		}
+	}
+	return f
+}
