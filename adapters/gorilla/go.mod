@@ -8,4 +8,9 @@ replace github.com/jstp-go/jstp/core => ../../core
 
 require github.com/jstp-go/jstp/conformance v0.0.0
 
+require (
+	github.com/gorilla/websocket v1.5.3
+	go.uber.org/goleak v1.3.0
+)
+
 replace github.com/jstp-go/jstp/conformance => ../../conformance

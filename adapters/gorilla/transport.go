@@ -1,0 +1,265 @@
+package gorilla
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// transport is a jstp.Transport over one gorilla *websocket.Conn.
+//
+// gorilla allows one concurrent reader and one concurrent writer, plus
+// WriteControl and Close from anywhere. The reader is the goroutine started
+// by Start; the writer is Send, serialized by sendMu; Close only uses
+// WriteControl and the underlying net.Conn.
+type transport struct {
+	ws     *websocket.Conn
+	remote net.Addr
+
+	writeTimeout time.Duration // WriteTimeout; tests shorten it
+
+	// finished is called once when the transport has let go of everything
+	// (its reader goroutine has returned, or it was closed before Start).
+	finished func()
+	finOnce  sync.Once
+
+	sendMu sync.Mutex // held for the whole of one outgoing message
+
+	mu         sync.Mutex
+	started    bool
+	closing    bool        // no more sends: closed locally, failed or reader done
+	local      bool        // Close was called before the reader ended
+	failErr    error       // why the transport failed on the write side
+	readerDone bool        // the reader goroutine has finished its work
+	killTimer  *time.Timer // cuts the connection if the close handshake stalls
+}
+
+func newTransport(ws *websocket.Conn, finished func()) *transport {
+	ws.SetReadLimit(MaxMessageSize)
+	if finished == nil {
+		finished = func() {}
+	}
+	return &transport{ws: ws, remote: ws.RemoteAddr(), writeTimeout: WriteTimeout, finished: finished}
+}
+
+var _ jstp.Transport = (*transport)(nil)
+
+// Start begins reading messages in a goroutine of the transport's own, which
+// ends when the connection closes.
+func (t *transport) Start(r jstp.Receiver) {
+	t.mu.Lock()
+	if t.started {
+		t.mu.Unlock()
+		panic("gorilla: Transport.Start called twice")
+	}
+	t.started = true
+	closedEarly := t.closing
+	t.mu.Unlock()
+	if closedEarly {
+		// Closed before Start: the connection is already gone and the
+		// resources released, but the Receiver is still owed its Closed.
+		go r.Closed(nil)
+		return
+	}
+	go t.read(r)
+}
+
+func (t *transport) read(r jstp.Receiver) {
+	defer t.finish()
+	var (
+		buf []byte
+		err error
+	)
+	for {
+		var (
+			typ int
+			rd  io.Reader
+		)
+		typ, rd, err = t.ws.NextReader()
+		if err != nil {
+			break
+		}
+		buf, err = readMessage(rd, buf[:0])
+		if err != nil {
+			break
+		}
+		t.mu.Lock()
+		drop := t.local
+		t.mu.Unlock()
+		if !drop {
+			msg := buf
+			if typ == websocket.BinaryMessage && !utf8.Valid(msg) {
+				// The reference decodes a binary message as UTF-8 text,
+				// replacing what is not UTF-8.
+				msg = bytes.ToValidUTF8(msg, []byte("\uFFFD"))
+			}
+			r.Message(msg)
+		}
+		if cap(buf) > keepReadBuffer {
+			buf = nil
+		}
+	}
+
+	t.mu.Lock()
+	t.closing = true
+	t.readerDone = true
+	if t.killTimer != nil {
+		t.killTimer.Stop()
+	}
+	local, failErr := t.local, t.failErr
+	t.mu.Unlock()
+	t.ws.UnderlyingConn().Close()
+
+	switch {
+	case failErr != nil:
+		err = failErr
+	case local:
+		err = nil
+	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
+		err = nil
+	default:
+		err = fmt.Errorf("gorilla: read: %w", err)
+	}
+	r.Closed(err)
+}
+
+// readMessage appends everything r yields to buf. gorilla's reader enforces
+// the read limit itself.
+func readMessage(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (t *transport) finish() { t.finOnce.Do(t.finished) }
+
+// Send writes msg as one text message: a single frame up to MaxFrameSize,
+// fragments of at most MaxFrameSize beyond that.
+func (t *transport) Send(msg []byte) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	t.mu.Lock()
+	closing := t.closing
+	t.mu.Unlock()
+	if closing {
+		return jstp.ErrTransportClosed
+	}
+	if err := t.write(msg); err != nil {
+		t.mu.Lock()
+		closing = t.closing
+		if !closing {
+			t.closing = true
+			t.failErr = fmt.Errorf("gorilla: write: %w", err)
+		}
+		t.mu.Unlock()
+		// A failed or timed-out write leaves the connection unusable:
+		// cut it so the reader learns of it too.
+		t.ws.UnderlyingConn().Close()
+		if closing {
+			return jstp.ErrTransportClosed
+		}
+		return fmt.Errorf("gorilla: write: %w", err)
+	}
+	return nil
+}
+
+func (t *transport) write(msg []byte) error {
+	if err := t.ws.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
+		return err
+	}
+	if len(msg) <= MaxFrameSize {
+		return t.ws.WriteMessage(websocket.TextMessage, msg)
+	}
+	// gorilla sends a frame per Write of more than twice its write buffer on
+	// the server side, and a frame per full write buffer (never larger than
+	// MaxFrameSize, see clampWriteBuffer) on the client side: writing in
+	// MaxFrameSize chunks keeps every frame within the limit either way.
+	w, err := t.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for len(msg) > 0 {
+		n := min(len(msg), MaxFrameSize)
+		if _, err := w.Write(msg[:n]); err != nil {
+			w.Close()
+			return err
+		}
+		msg = msg[n:]
+	}
+	return w.Close()
+}
+
+// Close starts the closing handshake and returns without waiting for it:
+// the reader goroutine sees the peer's answer (or CloseTimeout passes) and
+// then closes the connection and calls Receiver.Closed(nil).
+func (t *transport) Close() error {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closing, t.local = true, true
+	started := t.started
+	t.mu.Unlock()
+
+	// WriteControl may run concurrently with a Send in progress: gorilla
+	// slots the close frame in between two frames of the message.
+	err := t.ws.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""),
+		time.Now().Add(closeFrameTimeout))
+	if !started {
+		t.ws.UnderlyingConn().Close()
+		t.finish()
+		return nil
+	}
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		t.ws.UnderlyingConn().Close()
+		return nil
+	}
+	t.mu.Lock()
+	if !t.readerDone {
+		t.killTimer = time.AfterFunc(CloseTimeout, func() { t.ws.UnderlyingConn().Close() })
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+// Break severs the connection abruptly, as a network failure would: no
+// close frame is sent and the Receiver is told of an error. It exists for
+// tests (conformance.Factory.Break) and is safe to call at any time.
+func (t *transport) Break() {
+	t.ws.UnderlyingConn().Close()
+}
+
+// cut is Break for a server shutting down: a transport the engine never
+// started is also released, since no reader goroutine will do it.
+func (t *transport) cut() {
+	t.ws.UnderlyingConn().Close()
+	t.mu.Lock()
+	started := t.started
+	t.mu.Unlock()
+	if !started {
+		t.finish()
+	}
+}
+
+// RemoteAddr returns the peer's address, taken from the TCP connection.
+func (t *transport) RemoteAddr() net.Addr { return t.remote }
