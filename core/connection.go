@@ -1,0 +1,1095 @@
+package jstp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jstp-go/jstp/core/mdsf"
+)
+
+var nextConnID atomic.Uint64
+
+// Connection is one side of a JSTP conversation, on a server or a client.
+// Its methods are safe for concurrent use.
+//
+// A client's Connection outlives its transports: when a transport is lost
+// unintentionally, the reconnector attaches a new one and resumes the
+// session, and calls in flight complete after the resumption. A server's
+// Connection ends with its transport; a client resuming its session gets a
+// new server-side Connection bound to the same Session.
+type Connection struct {
+	id     uint64
+	server *Server
+	client *Client // client-side settings; nil on a server
+	log    *logger
+
+	ctx    context.Context // cancelled when the connection ends for good
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// client side
+	target   appTarget
+	dial     Dialer
+	reconnMu sync.Mutex // serializes reconnections
+	reconnWG sync.WaitGroup
+	// closeCtx is cancelled as soon as Close is called; reconnection
+	// attempts run under it.
+	closeCtx    context.Context
+	closeCancel context.CancelFunc
+
+	mu               sync.Mutex
+	tr               *transportState
+	remote           net.Addr
+	app              *Application
+	requestedVersion string // what the client asked for ("" for none)
+	hsState          handshakeState
+	session          *Session
+	pending          map[int64]*pendingCall // by signed message id
+	proxies          map[string]*RemoteProxy
+	heartbeat        *time.Timer
+	heartbeatEvery   time.Duration
+	closing          bool // Close was called
+	finished         bool // done is closed
+	hasConnected     bool // a handshake succeeded at least once (client)
+	reconnecting     bool // the reconnection loop runs
+	hsTimer          *time.Timer
+	finalErr         error
+
+	evMu      sync.Mutex
+	evQueue   []func()
+	evRunning bool
+}
+
+type handshakeState uint8
+
+const (
+	hsNone handshakeState = iota
+	hsPending
+	hsDone
+)
+
+type pendingKind uint8
+
+const (
+	pendCall pendingKind = iota
+	pendInspect
+	pendPing
+	pendHandshake
+)
+
+type pendingCall struct {
+	kind pendingKind
+	ch   chan callResult
+	// complete, for a handshake, applies a successful answer before any
+	// further message is read from the transport.
+	complete func(ts *transportState, val any) error
+}
+
+type callResult struct {
+	value any // the ok payload
+	err   error
+}
+
+func (p *pendingCall) resolve(r callResult) {
+	select {
+	case p.ch <- r:
+	default:
+	}
+}
+
+func newConnection(srv *Server, client *Client, lg *logger) *Connection {
+	ctx, cancel := context.WithCancel(context.Background())
+	closeCtx, closeCancel := context.WithCancel(context.Background())
+	return &Connection{
+		closeCtx:    closeCtx,
+		closeCancel: closeCancel,
+		id:          nextConnID.Add(1),
+		server:      srv,
+		client:      client,
+		log:         lg,
+		ctx:         ctx,
+		cancel:      cancel,
+		done:        make(chan struct{}),
+		pending:     make(map[int64]*pendingCall),
+		proxies:     make(map[string]*RemoteProxy),
+	}
+}
+
+// ID returns a number identifying the connection within this process.
+func (c *Connection) ID() uint64 { return c.id }
+
+// RemoteAddr returns the address of the peer on the current (or last)
+// transport.
+func (c *Connection) RemoteAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
+}
+
+// Session returns the connection's session, or nil before the handshake.
+func (c *Connection) Session() *Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session
+}
+
+// Username returns the name the peer authenticated with, or "".
+func (c *Connection) Username() string {
+	if s := c.Session(); s != nil {
+		return s.username
+	}
+	return ""
+}
+
+// Application returns the application the connection serves: on a server
+// the one the client's handshake selected, on a client the client's own.
+func (c *Connection) Application() *Application {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.app
+}
+
+// Server returns the server of a server-side connection, or nil.
+func (c *Connection) Server() *Server { return c.server }
+
+// Context returns a context that is cancelled when the connection ends for
+// good. Methods run for the peer receive a context derived from it.
+func (c *Connection) Context() context.Context { return c.ctx }
+
+// Done returns a channel closed when the connection has ended for good: on
+// a server when its transport closed, on a client after Close or when the
+// reconnector gave up.
+func (c *Connection) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended, once Done is closed: ErrClosed after
+// Close, or the last error otherwise.
+func (c *Connection) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.finalErr
+}
+
+// Connected reports whether the connection currently has a transport with a
+// completed handshake.
+func (c *Connection) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tr != nil && c.hsState == hsDone
+}
+
+// ---- transports ----
+
+// transportState is one Transport attached to the connection, and the
+// Receiver the transport reports to.
+type transportState struct {
+	c      *Connection
+	t      Transport
+	closed chan struct{} // closed by Receiver.Closed
+
+	mu      sync.Mutex
+	queue   [][]byte
+	spare   [][]byte
+	writing bool
+	dead    bool // stop writing: closed or failed
+	ending  bool // a fatal error or final message: ignore what arrives
+}
+
+// Message implements Receiver.
+func (ts *transportState) Message(data []byte) { ts.c.receive(ts, data) }
+
+// Closed implements Receiver.
+func (ts *transportState) Closed(err error) {
+	ts.mu.Lock()
+	ts.dead = true
+	ts.queue = nil
+	ts.mu.Unlock()
+	close(ts.closed)
+	ts.c.transportClosed(ts, err)
+}
+
+// enqueue adds msg to the send queue; it reports whether the caller must
+// call flush (it became the writer).
+func (ts *transportState) enqueue(msg []byte) bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.dead {
+		return false
+	}
+	ts.queue = append(ts.queue, msg)
+	if ts.writing {
+		return false
+	}
+	ts.writing = true
+	return true
+}
+
+// flush writes queued messages until the queue is empty. Only one goroutine
+// flushes at a time, so the transport never sees concurrent Sends.
+func (ts *transportState) flush() {
+	for {
+		ts.mu.Lock()
+		if ts.dead || len(ts.queue) == 0 {
+			ts.writing = false
+			ts.mu.Unlock()
+			return
+		}
+		batch := ts.queue
+		ts.queue = ts.spare[:0]
+		ts.mu.Unlock()
+		var err error
+		for i, msg := range batch {
+			if err == nil {
+				err = ts.t.Send(msg)
+				if err == nil && ts.c.log.enabled() {
+					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: msg})
+				}
+			}
+			batch[i] = nil
+		}
+		ts.mu.Lock()
+		ts.spare = batch[:0]
+		if err != nil {
+			ts.dead = true
+			ts.queue = nil
+			ts.writing = false
+			ts.mu.Unlock()
+			ts.c.log.emit(LogEvent{Kind: LogError, Conn: ts.c, Err: fmt.Errorf("jstp: send: %w", err)})
+			ts.t.Close()
+			return
+		}
+		ts.mu.Unlock()
+	}
+}
+
+// send queues msg and writes it if nobody else is writing.
+func (ts *transportState) send(msg []byte) {
+	if ts.enqueue(msg) {
+		ts.flush()
+	}
+}
+
+// end stops accepting messages from the transport, sends a final message
+// (if any) and closes it.
+func (ts *transportState) end(final []byte) {
+	ts.mu.Lock()
+	ts.ending = true
+	ts.mu.Unlock()
+	if final != nil {
+		ts.send(final)
+	}
+	ts.t.Close()
+}
+
+func (ts *transportState) isEnding() bool {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.ending || ts.dead
+}
+
+// attach makes t the connection's transport and starts it.
+func (c *Connection) attach(t Transport) *transportState {
+	ts := &transportState{c: c, t: t, closed: make(chan struct{})}
+	c.mu.Lock()
+	c.tr = ts
+	c.remote = t.RemoteAddr()
+	c.hsState = hsNone
+	c.mu.Unlock()
+	t.Start(ts)
+	return ts
+}
+
+// current returns the live transport (nil when none) under c.mu.
+func (c *Connection) currentLocked() *transportState {
+	if c.tr == nil || c.hsState != hsDone {
+		return nil
+	}
+	return c.tr
+}
+
+// ---- outgoing messages ----
+
+func appendID(b []byte, id int64) []byte { return strconv.AppendInt(b, id, 10) }
+
+// signed turns an absolute message id into this side's signed id: clients
+// count up, servers count down.
+func (c *Connection) signed(abs int64) int64 {
+	if c.server != nil {
+		return -abs
+	}
+	return abs
+}
+
+func absID(id int64) int64 {
+	if id < 0 {
+		return -id
+	}
+	return id
+}
+
+// sendNumbered numbers, buffers and sends a call, event, inspect or ping.
+// build writes the message given its signed id. If p is not nil it is
+// registered as pending under that id. It returns the signed id.
+func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pendingCall) (int64, error) {
+	c.mu.Lock()
+	if c.closing || c.finished {
+		c.mu.Unlock()
+		return 0, ErrClosed
+	}
+	s := c.session
+	if s == nil {
+		c.mu.Unlock()
+		return 0, fmt.Errorf("jstp: no handshake yet: %w", ErrProtocol)
+	}
+	s.mu.Lock()
+	abs := s.nextIDLocked()
+	id := c.signed(abs)
+	msg := build(make([]byte, 0, 64), id)
+	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg})
+	s.mu.Unlock()
+	if p != nil {
+		c.pending[id] = p
+	}
+	ts := c.currentLocked()
+	writer := ts != nil && ts.enqueue(msg)
+	c.mu.Unlock()
+	if writer {
+		ts.flush()
+	}
+	return id, nil
+}
+
+// sendUnnumbered sends a callback, pong or handshake message on ts.
+func (c *Connection) sendOn(ts *transportState, msg []byte) {
+	if ts != nil {
+		ts.send(msg)
+	}
+}
+
+func (c *Connection) sendCallback(ts *transportState, id int64, results []any, err error) {
+	msg := make([]byte, 0, 64)
+	msg = append(msg, "{callback:["...)
+	msg = appendID(msg, id)
+	if err == nil {
+		body, encErr := mdsf.Append(append(msg, "],ok:"...), results)
+		if encErr == nil {
+			c.sendOn(ts, append(body, '}'))
+			return
+		}
+		c.log.emit(LogEvent{Kind: LogError, Conn: c, Err: fmt.Errorf("jstp: cannot encode results: %w", encErr)})
+		err = ErrInternalAPIError
+	}
+	body, encErr := mdsf.Append(append(msg, "],error:"...), toWireError(err))
+	if encErr != nil {
+		body, _ = mdsf.Append(msg[:len(msg)], []any{float64(CodeInternalAPIError)})
+	}
+	c.sendOn(ts, append(body, '}'))
+}
+
+// ---- public calls ----
+
+func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, error) {
+	select {
+	case r := <-p.ch:
+		return r.value, r.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		if c.pending[id] == p {
+			delete(c.pending, id)
+		}
+		c.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// Call calls method of the peer's interface iface with args and waits for
+// its results. A JSTP error answered by the peer is returned as a
+// *RemoteError; a call whose answer can no longer arrive fails with
+// ErrCallbackLost. Args are Go values written with mdsf.Append.
+//
+// On a client, a call made while the connection is being restored is sent
+// once the session is resumed; ctx bounds the wait.
+func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
+	payload, err := encodeArgs(args)
+	if err != nil {
+		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
+	}
+	p := &pendingCall{kind: pendCall, ch: make(chan callResult, 1)}
+	id, err := c.sendNumbered(func(b []byte, id int64) []byte {
+		b = append(b, "{call:["...)
+		b = appendID(b, id)
+		b = append(b, ',')
+		b = mdsf.AppendString(b, iface)
+		b = append(b, "],"...)
+		b = mdsf.AppendKey(b, method)
+		b = append(b, ':')
+		b = append(b, payload...)
+		return append(b, '}')
+	}, p)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.await(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return okResults(v), nil
+}
+
+func okResults(v any) []any {
+	switch r := v.(type) {
+	case []any:
+		return r
+	case nil:
+		return nil
+	default:
+		return []any{r}
+	}
+}
+
+// CallWithResend is Call, but when the answer is lost with a broken
+// connection (ErrCallbackLost) the call is made again, with the same
+// arguments, after the session is resumed.
+func (c *Connection) CallWithResend(ctx context.Context, iface, method string, args ...any) ([]any, error) {
+	for {
+		res, err := c.Call(ctx, iface, method, args...)
+		if !errors.Is(err, ErrCallbackLost) || c.isClosing() {
+			return res, err
+		}
+	}
+}
+
+func (c *Connection) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing || c.finished
+}
+
+// Emit sends event name of interface iface, with args, to the peer.
+func (c *Connection) Emit(iface, name string, args ...any) error {
+	payload, err := encodeArgs(args)
+	if err != nil {
+		return fmt.Errorf("jstp: event %s.%s: %w", iface, name, err)
+	}
+	return c.emitPayload(iface, name, payload)
+}
+
+// Inspect asks the peer for the methods of interface iface and returns a
+// proxy for calling them and listening to its events. An unknown interface
+// fails with ErrInterfaceNotFound.
+func (c *Connection) Inspect(ctx context.Context, iface string) (*RemoteProxy, error) {
+	p := &pendingCall{kind: pendInspect, ch: make(chan callResult, 1)}
+	id, err := c.sendNumbered(func(b []byte, id int64) []byte {
+		b = append(b, "{inspect:["...)
+		b = appendID(b, id)
+		b = append(b, ',')
+		b = mdsf.AppendString(b, iface)
+		return append(b, "]}"...)
+	}, p)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.await(ctx, id, p)
+	if err != nil {
+		return nil, err
+	}
+	var methods []string
+	for _, m := range okResults(v) {
+		if s, ok := m.(string); ok {
+			methods = append(methods, s)
+		}
+	}
+	proxy := &RemoteProxy{conn: c, iface: iface, methods: methods}
+	c.mu.Lock()
+	c.proxies[iface] = proxy
+	c.mu.Unlock()
+	return proxy, nil
+}
+
+// Ping sends a ping and waits for the pong.
+func (c *Connection) Ping(ctx context.Context) error {
+	p := &pendingCall{kind: pendPing, ch: make(chan callResult, 1)}
+	id, err := c.sendNumbered(buildPing, p)
+	if err != nil {
+		return err
+	}
+	_, err = c.await(ctx, id, p)
+	return err
+}
+
+func buildPing(b []byte, id int64) []byte {
+	b = append(b, "{ping:["...)
+	b = appendID(b, id)
+	return append(b, "]}"...)
+}
+
+// StartHeartbeat sends a ping every interval while the connection has a
+// transport, replacing any heartbeat already running.
+func (c *Connection) StartHeartbeat(interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.heartbeatEvery = interval
+	c.armHeartbeatLocked()
+}
+
+func (c *Connection) armHeartbeatLocked() {
+	if c.heartbeat != nil {
+		c.heartbeat.Stop()
+	}
+	if c.heartbeatEvery <= 0 || c.closing || c.finished {
+		c.heartbeat = nil
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(c.heartbeatEvery, func() {
+		c.mu.Lock()
+		live := c.heartbeat == t && c.currentLocked() != nil
+		c.mu.Unlock()
+		if !live {
+			return
+		}
+		_, _ = c.sendNumbered(buildPing, nil)
+		c.mu.Lock()
+		if c.heartbeat == t {
+			t.Reset(c.heartbeatEvery)
+		}
+		c.mu.Unlock()
+	})
+	c.heartbeat = t
+}
+
+// StopHeartbeat stops sending heartbeat pings.
+func (c *Connection) StopHeartbeat() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.heartbeatEvery = 0
+	c.stopHeartbeatLocked()
+}
+
+func (c *Connection) stopHeartbeatLocked() {
+	if c.heartbeat != nil {
+		c.heartbeat.Stop()
+		c.heartbeat = nil
+	}
+}
+
+// Close closes the connection intentionally: no reconnection follows, calls
+// in flight fail with ErrCallbackLost, and Close returns once the transport
+// has reported its close.
+func (c *Connection) Close() error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		<-c.done
+		return nil
+	}
+	c.closing = true
+	c.stopHeartbeatLocked()
+	ts := c.tr
+	c.mu.Unlock()
+	c.closeCancel()
+	if ts != nil {
+		ts.end(nil)
+		<-ts.closed
+	}
+	c.reconnWG.Wait()
+	c.finish(ErrClosed)
+	return nil
+}
+
+// finish ends the connection for good.
+func (c *Connection) finish(reason error) {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	c.finished = true
+	c.finalErr = reason
+	c.stopHeartbeatLocked()
+	if c.hsTimer != nil {
+		c.hsTimer.Stop()
+	}
+	pend := c.pending
+	c.pending = make(map[int64]*pendingCall)
+	c.mu.Unlock()
+	failPending(pend, reason)
+	c.cancel()
+	c.closeCancel()
+	close(c.done)
+}
+
+func failPending(pend map[int64]*pendingCall, reason error) {
+	for _, p := range pend {
+		switch {
+		case p.kind == pendHandshake:
+			p.resolve(callResult{err: ErrNoHandshakeResponse})
+		default:
+			p.resolve(callResult{err: lostError(reason)})
+		}
+	}
+}
+
+// lostError is ErrCallbackLost carrying why, so errors.Is works for both.
+func lostError(reason error) error {
+	if reason == nil || errors.Is(reason, ErrCallbackLost) {
+		return ErrCallbackLost
+	}
+	return &lostCallback{reason: reason}
+}
+
+type lostCallback struct{ reason error }
+
+func (e *lostCallback) Error() string {
+	return ErrCallbackLost.Error() + ": " + e.reason.Error()
+}
+func (e *lostCallback) Is(target error) bool {
+	return target == ErrCallbackLost || errors.Is(e.reason, target)
+}
+func (e *lostCallback) As(target any) bool {
+	if t, ok := target.(**RemoteError); ok {
+		*t = ErrCallbackLost
+		return true
+	}
+	return false
+}
+func (e *lostCallback) Unwrap() error { return e.reason }
+
+// transportClosed runs when a transport reports its close.
+func (c *Connection) transportClosed(ts *transportState, err error) {
+	c.mu.Lock()
+	if c.tr != ts {
+		c.mu.Unlock()
+		return // a replaced transport
+	}
+	c.tr = nil
+	c.stopHeartbeatLocked()
+	wasDone := c.hsState == hsDone
+	c.hsState = hsNone
+	closing := c.closing
+	reconnect := c.client != nil && c.hasConnected && !closing
+	var hs []*pendingCall
+	for id, p := range c.pending {
+		if p.kind == pendHandshake {
+			hs = append(hs, p)
+			delete(c.pending, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range hs {
+		p.resolve(callResult{err: ErrNoHandshakeResponse})
+	}
+	if err != nil && c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogError, Conn: c, Err: err})
+	}
+	if c.server != nil {
+		c.server.connectionClosed(c, wasDone)
+		reason := err
+		if reason == nil {
+			reason = ErrClosed
+		}
+		c.finish(reason)
+		return
+	}
+	if reconnect {
+		c.startReconnecting()
+		return
+	}
+	if !closing {
+		reason := err
+		if reason == nil {
+			reason = ErrClosed
+		}
+		c.finish(reason)
+	}
+}
+
+// ---- incoming messages ----
+
+func (c *Connection) reject(ts *transportState, data []byte, why error, fatal bool) {
+	if c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogRejected, Conn: c, Message: append([]byte(nil), data...), Err: why})
+	}
+	if fatal {
+		ts.end(nil)
+	}
+}
+
+// receive handles one inbound message from ts.
+func (c *Connection) receive(ts *transportState, data []byte) {
+	if ts.isEnding() {
+		return
+	}
+	v, err := mdsf.Parse(data)
+	if err != nil {
+		// The reference closes the connection on a message it cannot parse.
+		c.reject(ts, data, err, true)
+		return
+	}
+	c.mu.Lock()
+	hs := c.hsState
+	current := c.tr == ts
+	c.mu.Unlock()
+	if !current {
+		return
+	}
+	obj, ok := v.(mdsf.Object)
+	if !ok {
+		c.reject(ts, data, fmt.Errorf("%w: message is not an object", ErrProtocol), hs != hsDone)
+		return
+	}
+	if len(obj) == 0 {
+		if c.log.enabled() {
+			c.log.emit(LogEvent{Kind: LogHeartbeat, Conn: c})
+		}
+		return
+	}
+	if c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogIncoming, Conn: c, Message: append([]byte(nil), data...)})
+	}
+	kind := obj[0].Key
+	if hs != hsDone {
+		if kind != "handshake" || hs == hsPending && c.server != nil {
+			c.reject(ts, data, fmt.Errorf("%w: %s before handshake", ErrProtocol, kind), true)
+			return
+		}
+	}
+	head, ok := obj[0].Value.([]any)
+	if !ok || len(head) == 0 {
+		c.reject(ts, data, fmt.Errorf("%w: %s header is not [id, ...]", ErrProtocol, kind), hs != hsDone)
+		return
+	}
+	idf, ok := head[0].(float64)
+	if !ok || idf != float64(int64(idf)) {
+		c.reject(ts, data, fmt.Errorf("%w: message id is not an integer", ErrProtocol), hs != hsDone)
+		return
+	}
+	id := int64(idf)
+	switch kind {
+	case "handshake":
+		c.onHandshake(ts, data, obj, head, id)
+	case "call":
+		c.onCall(ts, data, obj, head, id)
+	case "callback":
+		c.onCallback(ts, data, obj, id)
+	case "event":
+		c.onEvent(ts, data, obj, head, id)
+	case "inspect":
+		c.onInspect(ts, data, head, id)
+	case "ping":
+		c.onPing(ts, id)
+	case "pong":
+		c.onPong(ts, data, id)
+	default:
+		c.reject(ts, data, fmt.Errorf("%w: unknown message kind %q", ErrProtocol, kind), false)
+	}
+}
+
+// verb returns the second member of a message, if any.
+func verb(obj mdsf.Object) (string, any, bool) {
+	if len(obj) < 2 {
+		return "", nil, false
+	}
+	return obj[1].Key, obj[1].Value, true
+}
+
+func headString(head []any, i int) (string, bool) {
+	if len(head) <= i {
+		return "", false
+	}
+	s, ok := head[i].(string)
+	return s, ok
+}
+
+func (c *Connection) onHandshake(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
+	c.mu.Lock()
+	hs := c.hsState
+	c.mu.Unlock()
+	if hs == hsDone {
+		c.reject(ts, data, fmt.Errorf("%w: second handshake", ErrProtocol), true)
+		return
+	}
+	if len(head) > 1 && head[1] != nil && head[1] != false && head[1] != "" {
+		if c.server == nil {
+			c.log.emit(LogEvent{Kind: LogHandshake, Conn: c, Err: ErrNotAServer})
+			ts.end(handshakeError(ErrNotAServer))
+			return
+		}
+		c.server.handshakeRequest(c, ts, data, obj, head)
+		return
+	}
+	if c.client == nil {
+		c.reject(ts, data, fmt.Errorf("%w: handshake answer sent to a server", ErrProtocol), true)
+		return
+	}
+	c.mu.Lock()
+	p := c.pending[id]
+	if p != nil && p.kind == pendHandshake {
+		delete(c.pending, id)
+	} else {
+		p = nil
+	}
+	c.mu.Unlock()
+	if p == nil {
+		c.reject(ts, data, fmt.Errorf("%w: unexpected handshake answer", ErrProtocol), true)
+		return
+	}
+	name, val, _ := verb(obj)
+	switch name {
+	case "ok":
+		var err error
+		if p.complete != nil {
+			err = p.complete(ts, val)
+		}
+		if err != nil {
+			c.reject(ts, data, err, true)
+		}
+		c.log.emit(LogEvent{Kind: LogHandshake, Conn: c, Err: err})
+		p.resolve(callResult{value: val, err: err})
+	case "error":
+		err := errorFromWire(val)
+		c.log.emit(LogEvent{Kind: LogHandshake, Conn: c, Err: err})
+		p.resolve(callResult{err: err})
+	default:
+		err := fmt.Errorf("%w: malformed handshake answer", ErrProtocol)
+		c.reject(ts, data, err, true)
+		p.resolve(callResult{err: err})
+	}
+}
+
+func handshakeError(err error) []byte {
+	b := []byte("{handshake:[0],error:")
+	b, _ = mdsf.Append(b, toWireError(err))
+	return append(b, '}')
+}
+
+func (c *Connection) onCall(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
+	s := c.Session()
+	s.onMessageReceived(absID(id))
+	iface, _ := headString(head, 1)
+	name, val, _ := verb(obj)
+	args, ok := val.([]any)
+	if !ok {
+		c.sendCallback(ts, id, nil, ErrInvalidSignature)
+		return
+	}
+	if c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogCall, Conn: c, Interface: iface, Name: name, Args: args})
+	}
+	app := c.Application()
+	if app == nil {
+		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
+		return
+	}
+	run := func() {
+		res, err := app.call(c.ctx, c, iface, name, args)
+		c.sendCallback(ts, id, res, err)
+	}
+	if c.server != nil {
+		c.server.goHandler(run)
+	} else {
+		go run()
+	}
+}
+
+func (c *Connection) onCallback(ts *transportState, data []byte, obj mdsf.Object, id int64) {
+	s := c.Session()
+	if (id < 0) != (c.server != nil) || !s.onDelivered(absID(id)) {
+		c.reject(ts, data, fmt.Errorf("%w: callback for a message never sent", ErrProtocol), false)
+		return
+	}
+	c.mu.Lock()
+	p := c.pending[id]
+	if p != nil {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	name, val, _ := verb(obj)
+	if c.log.enabled() {
+		ev := LogEvent{Kind: LogCallback, Conn: c}
+		if name == "error" {
+			ev.Err = errorFromWire(val)
+		} else {
+			ev.Args = okResults(val)
+		}
+		c.log.emit(ev)
+	}
+	if p == nil {
+		c.reject(ts, data, fmt.Errorf("%w: callback for unknown id %d", ErrProtocol, id), false)
+		return
+	}
+	switch name {
+	case "ok":
+		p.resolve(callResult{value: val})
+	case "error":
+		p.resolve(callResult{err: errorFromWire(val)})
+	default:
+		p.resolve(callResult{err: fmt.Errorf("%w: callback without ok or error", ErrProtocol)})
+		c.reject(ts, data, fmt.Errorf("%w: callback without ok or error", ErrProtocol), false)
+	}
+}
+
+func (c *Connection) onEvent(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
+	c.Session().onMessageReceived(absID(id))
+	iface, _ := headString(head, 1)
+	name, val, _ := verb(obj)
+	args, ok := val.([]any)
+	if !ok {
+		c.reject(ts, data, fmt.Errorf("%w: event arguments are not an array", ErrProtocol), false)
+		return
+	}
+	if c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogEventMsg, Conn: c, Interface: iface, Name: name, Args: args})
+	}
+	c.mu.Lock()
+	proxy := c.proxies[iface]
+	app := c.app
+	c.mu.Unlock()
+	var handler EventFunc
+	if app != nil {
+		handler = app.eventHandler(iface, name)
+	}
+	if proxy == nil && handler == nil {
+		return
+	}
+	c.dispatchEvent(func() {
+		if proxy != nil {
+			proxy.deliver(name, args)
+		}
+		if handler != nil {
+			handler(c, args)
+		}
+	})
+}
+
+// dispatchEvent runs fn after the event handlers queued before it, on a
+// goroutine that exists only while there is work.
+func (c *Connection) dispatchEvent(fn func()) {
+	c.evMu.Lock()
+	c.evQueue = append(c.evQueue, fn)
+	if c.evRunning {
+		c.evMu.Unlock()
+		return
+	}
+	c.evRunning = true
+	c.evMu.Unlock()
+	run := func() {
+		for {
+			c.evMu.Lock()
+			if len(c.evQueue) == 0 {
+				c.evRunning = false
+				c.evMu.Unlock()
+				return
+			}
+			next := c.evQueue[0]
+			c.evQueue[0] = nil
+			c.evQueue = c.evQueue[1:]
+			c.evMu.Unlock()
+			c.safely("event handler", next)
+		}
+	}
+	if c.server != nil {
+		c.server.goHandler(run)
+	} else {
+		go run()
+	}
+}
+
+func (c *Connection) safely(what string, fn func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.emit(LogEvent{Kind: LogPanic, Conn: c, Err: fmt.Errorf("jstp: %s panicked: %v", what, p)})
+		}
+	}()
+	fn()
+}
+
+func (c *Connection) logPanic(iface, name string, p any) {
+	c.log.emit(LogEvent{Kind: LogPanic, Conn: c, Interface: iface, Name: name, Err: fmt.Errorf("jstp: method %s.%s panicked: %v", iface, name, p)})
+}
+
+func (c *Connection) onInspect(ts *transportState, data []byte, head []any, id int64) {
+	c.Session().onMessageReceived(absID(id))
+	iface, _ := headString(head, 1)
+	if c.log.enabled() {
+		c.log.emit(LogEvent{Kind: LogInspect, Conn: c, Interface: iface})
+	}
+	app := c.Application()
+	var methods []string
+	ok := false
+	if app != nil {
+		methods, ok = app.Methods(iface)
+	}
+	if !ok {
+		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
+		return
+	}
+	res := make([]any, len(methods))
+	for i, m := range methods {
+		res[i] = m
+	}
+	c.sendCallback(ts, id, res, nil)
+}
+
+func (c *Connection) onPing(ts *transportState, id int64) {
+	msg := make([]byte, 0, 24)
+	msg = append(msg, "{pong:["...)
+	msg = appendID(msg, id)
+	msg = append(msg, "]}"...)
+	ts.send(msg)
+	c.Session().onMessageReceived(absID(id))
+}
+
+func (c *Connection) onPong(ts *transportState, data []byte, id int64) {
+	if !c.Session().onDelivered(absID(id)) {
+		c.reject(ts, data, fmt.Errorf("%w: pong for a ping never sent", ErrProtocol), false)
+		return
+	}
+	c.mu.Lock()
+	p := c.pending[id]
+	if p != nil {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	if p != nil {
+		p.resolve(callResult{})
+	}
+}
+
+// restoreLocked brings the session in line with what the peer reports to
+// have received, after a resumption, and resends what it lacks. Callbacks
+// that can no longer arrive are returned to be failed by the caller.
+// Caller holds c.mu.
+func (c *Connection) restoreLocked(ts *transportState, peerReceived int64) (lost []*pendingCall, flush bool) {
+	s := c.session
+	s.mu.Lock()
+	if peerReceived > s.lastID {
+		peerReceived = s.lastID
+	}
+	s.dropDeliveredLocked(peerReceived)
+	resend := make([][]byte, len(s.buffer))
+	for i, m := range s.buffer {
+		resend[i] = m.msg
+	}
+	s.mu.Unlock()
+	for id, p := range c.pending {
+		if p.kind != pendHandshake && absID(id) <= peerReceived {
+			lost = append(lost, p)
+			delete(c.pending, id)
+		}
+	}
+	for _, msg := range resend {
+		if ts.enqueue(msg) {
+			flush = true
+		}
+	}
+	return lost, flush
+}

@@ -1,0 +1,84 @@
+package jstp
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func testServer(t *testing.T, opts ServerOptions) (*Server, Dialer) {
+	t.Helper()
+	if opts.Applications == nil {
+		app := MustNewApplication("testApp@1.0.0")
+		if err := app.Handle("calc", "add", func(a, b float64) float64 { return a + b }); err != nil {
+			t.Fatal(err)
+		}
+		app.HandleRaw("calc", "fail", 0, func(ctx context.Context, c *Connection, args []any) ([]any, error) {
+			return nil, NewError(42, "custom failure", "info")
+		})
+		app.HandleRaw("calc", "panic", 0, func(ctx context.Context, c *Connection, args []any) ([]any, error) {
+			panic("boom")
+		})
+		opts.Applications = []*Application{app}
+	}
+	srv, err := NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return srv, func(ctx context.Context) (Transport, error) {
+		a, b := Pipe()
+		srv.Serve(b)
+		return a, nil
+	}
+}
+
+func TestEngineRoundTrip(t *testing.T) {
+	_, dial := testServer(t, ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "testApp", nil, dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	res, err := conn.Call(ctx, "calc", "add", 2, 3)
+	if err != nil || len(res) != 1 || res[0] != 5.0 {
+		t.Fatalf("add: %v %v", res, err)
+	}
+	_, err = conn.Call(ctx, "calc", "add", 2)
+	if !errors.Is(err, ErrInvalidSignature) {
+		t.Fatalf("arity: %v", err)
+	}
+	_, err = conn.Call(ctx, "calc", "nope")
+	if !errors.Is(err, ErrMethodNotFound) {
+		t.Fatalf("method: %v", err)
+	}
+	_, err = conn.Call(ctx, "nope", "nope")
+	if !errors.Is(err, ErrInterfaceNotFound) {
+		t.Fatalf("iface: %v", err)
+	}
+	_, err = conn.Call(ctx, "calc", "panic")
+	if !errors.Is(err, ErrInternalAPIError) {
+		t.Fatalf("panic: %v", err)
+	}
+	_, err = conn.Call(ctx, "calc", "fail")
+	var re *RemoteError
+	if !errors.As(err, &re) || re.Code != 42 || re.Message != "custom failure" || len(re.Info) != 1 {
+		t.Fatalf("custom: %#v", err)
+	}
+	p, err := conn.Inspect(ctx, "calc")
+	if err != nil || len(p.Methods()) != 3 {
+		t.Fatalf("inspect: %v %v", p, err)
+	}
+	if err := conn.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
