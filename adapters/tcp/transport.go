@@ -12,6 +12,7 @@ import (
 	"time"
 
 	jstp "github.com/jstp-go/jstp/core"
+	"github.com/jstp-go/jstp/core/mdsf"
 )
 
 // WriteTimeout bounds one Send: a peer that does not read for this long
@@ -42,13 +43,17 @@ var nul = []byte{0}
 
 // transport frames JSTP messages over a stream connection.
 type transport struct {
-	conn   net.Conn
-	addr   net.Addr
-	onExit func() // called once the reader has finished, if non-nil
+	conn  net.Conn
+	addr  net.Addr
+	hooks *hooks // server accounting; nil for a client transport
 
 	writeTimeout time.Duration // WriteTimeout; shorter in tests
 
-	closing atomic.Bool // set once the transport starts closing, for any reason
+	raw net.Conn // conn itself, or the connection under a *tls.Conn
+
+	closing   atomic.Bool // set once the transport starts closing, for any reason
+	sending   atomic.Bool // a Send is under way
+	halfClose atomic.Bool // Close asks the reader to end the stream cleanly
 
 	mu      sync.Mutex
 	started bool
@@ -77,8 +82,22 @@ func NewTransport(c net.Conn) jstp.Transport {
 	return newTransport(c, nil)
 }
 
-func newTransport(c net.Conn, onExit func()) *transport {
-	return &transport{conn: c, addr: peerAddr(c), onExit: onExit, writeTimeout: WriteTimeout}
+// hooks let a Server account for its transports' goroutines.
+type hooks struct {
+	// started is called by Start just before the reader goroutine starts.
+	started func(t *transport)
+	// exited is called when the socket is closed for good: by the reader
+	// goroutine as its last act (reader true), or by a close that comes
+	// before Start (reader false, possibly more than once).
+	exited func(t *transport, reader bool)
+}
+
+func newTransport(c net.Conn, h *hooks) *transport {
+	raw := c
+	if tc, ok := c.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	return &transport{conn: c, raw: raw, addr: peerAddr(c), hooks: h, writeTimeout: WriteTimeout}
 }
 
 // peerAddr is c's remote address, or, for an unnamed Unix socket peer, a
@@ -110,6 +129,9 @@ func (t *transport) Start(r jstp.Receiver) {
 	t.started = true
 	t.recv = r
 	t.mu.Unlock()
+	if t.hooks != nil {
+		t.hooks.started(t)
+	}
 	go t.read()
 }
 
@@ -121,12 +143,15 @@ func (t *transport) Send(msg []byte) error {
 	if bytes.IndexByte(msg, 0) >= 0 {
 		return ErrNULInMessage
 	}
+	t.sending.Store(true)
+	defer t.sending.Store(false)
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
 		t.fail(err)
 		return err
 	}
-	// Close stores closing before it expires the write deadline, so either
-	// this load sees it or Close's deadline overrides the one set above.
+	// Close stores closing before it expires the write deadline and looks
+	// at sending, so either this load sees closing, or Close's deadline
+	// overrides the one set above and Close knows a write may be under way.
 	if t.closing.Load() {
 		return jstp.ErrTransportClosed
 	}
@@ -149,8 +174,10 @@ func (t *transport) Send(msg []byte) error {
 	return nil
 }
 
-// Close closes the transport cleanly. It is safe to call more than once
-// and concurrently with Send.
+// Close closes the transport cleanly: the end of the stream is sent after
+// whatever was sent before, then the reader waits up to CloseTimeout for
+// the peer to close its end. Close does not block. It is safe to call more
+// than once and concurrently with Send.
 func (t *transport) Close() error {
 	t.mu.Lock()
 	if t.closed {
@@ -162,17 +189,21 @@ func (t *transport) Close() error {
 	started := t.started
 	t.mu.Unlock()
 
-	// Abort a Send blocked on a stalled peer.
-	t.conn.SetWriteDeadline(time.Now())
-	if started {
-		if cw, ok := t.conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			// The reader drains until the peer closes its end or the
-			// deadline passes, then closes the socket.
-			t.conn.SetReadDeadline(time.Now().Add(CloseTimeout))
-			return nil
-		}
+	t.conn.SetWriteDeadline(time.Now()) // abort a Send blocked on a stalled peer
+	switch {
+	case !started:
+		t.raw.Close()
+		t.exit(false)
+	case t.sending.Load():
+		// A message was being written: the stream may be cut inside it,
+		// so there is no clean end to send.
+		t.raw.Close()
+	default:
+		// Wake the reader, which sends the end of the stream and drains:
+		// sending close_notify over TLS may block, so it is not done here.
+		t.halfClose.Store(true)
+		t.conn.SetReadDeadline(time.Now())
 	}
-	t.conn.Close()
 	return nil
 }
 
@@ -180,44 +211,57 @@ func (t *transport) Close() error {
 // connection is reset (SO_LINGER 0), unsent data is dropped, and the
 // Receiver is told jstp.ErrTransportBroken.
 func (t *transport) Break() {
-	t.mu.Lock()
-	if !t.closed {
-		t.closed = true
-		t.err = jstp.ErrTransportBroken
-	}
-	t.closing.Store(true)
-	t.mu.Unlock()
-	c := t.conn
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn() // closing the tls.Conn would send close_notify
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := t.raw.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	c.Close()
+	t.abort(jstp.ErrTransportBroken)
 }
 
 // RemoteAddr returns the peer's address; never nil.
 func (t *transport) RemoteAddr() net.Addr { return t.addr }
 
-// fail closes the transport because of err (nil: the peer closed cleanly),
-// unless it is already closing for another reason.
+// fail closes the transport because of err, unless it is already closing
+// for another reason. A nil err means the peer closed cleanly, and the
+// socket is closed cleanly; otherwise it is closed outright.
 func (t *transport) fail(err error) {
+	if err != nil {
+		t.abort(err)
+		return
+	}
+	if t.decide(nil) {
+		t.conn.Close()
+		t.exit(false)
+	}
+}
+
+// abort records err as the close reason unless one is already set, and
+// closes the socket outright (over TLS, without close_notify).
+func (t *transport) abort(err error) {
+	unstarted := t.decide(err)
+	t.raw.Close()
+	if unstarted {
+		t.exit(false)
+	}
+}
+
+// decide records err as the close reason unless one is already set, marks
+// the transport closing, and reports whether Start has not been called
+// (so no reader will clean up).
+func (t *transport) decide(err error) (unstarted bool) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	if !t.closed {
 		t.closed = true
 		t.err = err
 	}
 	t.closing.Store(true)
-	t.mu.Unlock()
-	t.conn.Close()
+	return !t.started
 }
 
 func (t *transport) read() {
 	defer t.finish()
 	buf := make([]byte, readBufferSize)
-	var split splitter
-	tail := 0 // bytes of an unterminated message buffered by split
+	var split mdsf.Splitter
 	emit := func(msg []byte) error {
 		if t.closing.Load() {
 			return errStopDelivery
@@ -225,41 +269,59 @@ func (t *transport) read() {
 		t.recv.Message(msg)
 		return nil
 	}
+	draining := false
 	for {
 		n, err := t.conn.Read(buf)
 		if n > 0 && !t.closing.Load() {
-			chunk := buf[:n]
-			if ferr := split.Feed(chunk, emit); ferr != nil && ferr != errStopDelivery {
+			if ferr := split.Feed(buf[:n], emit); ferr != nil && ferr != errStopDelivery {
 				t.fail(ferr)
 				return
 			}
-			if i := bytes.LastIndexByte(chunk, 0); i >= 0 {
-				tail = len(chunk) - i - 1
-			} else {
-				tail += len(chunk)
-			}
 		}
-		if err != nil {
-			switch {
-			case !errors.Is(err, io.EOF):
-				t.fail(fmt.Errorf("tcp: read: %w", err))
-			case tail > 0:
-				t.fail(fmt.Errorf("tcp: connection closed inside a message: %w", io.ErrUnexpectedEOF))
-			default:
-				t.fail(nil)
-			}
-			return
+		if err == nil {
+			continue
 		}
+		if !draining && t.halfClose.Load() && !errors.Is(err, io.EOF) {
+			// Close woke us: send the end of the stream, then read what
+			// the peer still sends until it closes its end.
+			draining = true
+			cw, ok := t.conn.(interface{ CloseWrite() error })
+			if !ok || cw.CloseWrite() != nil {
+				return
+			}
+			t.conn.SetReadDeadline(time.Now().Add(CloseTimeout))
+			continue
+		}
+		switch {
+		case t.closing.Load():
+			// Closed locally; the reason is already decided.
+		case !errors.Is(err, io.EOF):
+			t.fail(fmt.Errorf("tcp: read: %w", err))
+		case split.Buffered() > 0:
+			t.fail(fmt.Errorf("tcp: connection closed inside a message: %w", io.ErrUnexpectedEOF))
+		default:
+			t.fail(nil)
+		}
+		return
 	}
 }
 
+// finish closes the socket and reports the close; it runs last in the
+// reader goroutine.
 func (t *transport) finish() {
-	t.conn.Close()
 	t.mu.Lock()
 	err := t.err
 	t.mu.Unlock()
+	if err == nil {
+		t.conn.Close() // over TLS, sends close_notify unless already sent
+	}
+	t.raw.Close()
 	t.recv.Closed(err)
-	if t.onExit != nil {
-		t.onExit()
+	t.exit(true)
+}
+
+func (t *transport) exit(reader bool) {
+	if t.hooks != nil {
+		t.hooks.exited(t, reader)
 	}
 }
