@@ -74,9 +74,12 @@ func parse(s string) (any, error) {
 	p := parser{s: s}
 	p.st = scratchPool.Get().(*scratch)
 	v, ok := p.value()
-	if ok && p.clutter() && p.i < len(p.s) {
-		p.unexpected("end of input")
-		ok = false
+	if ok {
+		if !p.clutter() {
+			ok = false
+		} else if p.i < len(p.s) {
+			ok = p.unexpected("end of input")
+		}
 	}
 	st := p.st
 	clear(st.vals[:cap(st.vals)])

@@ -1,0 +1,8 @@
+'use strict';
+
+module.exports = [].concat(
+  require('./number'),
+  require('./string'),
+  require('./array'),
+  require('./object')
+);

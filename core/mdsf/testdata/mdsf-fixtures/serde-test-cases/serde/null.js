@@ -1,0 +1,9 @@
+'use strict';
+
+module.exports = [
+  {
+    name: 'null',
+    value: null,
+    serialized: 'null',
+  },
+];

@@ -1,0 +1,9 @@
+'use strict';
+
+module.exports = [
+  {
+    name: 'undefined',
+    value: undefined,
+    serialized: 'undefined',
+  },
+];

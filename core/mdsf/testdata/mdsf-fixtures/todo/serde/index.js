@@ -1,0 +1,6 @@
+'use strict';
+
+module.exports = {
+  serialization: require('./serialization'),
+  deserialization: require('./deserialization'),
+};
