@@ -344,7 +344,7 @@ func TestPeerEnds(t *testing.T) {
 		{"close without code", func(p *rawPeer) { p.writeFrame(frame{true, opClose, nil}) }, false},
 		{"close 1011", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1011, "oops")}) }, true},
 		{"TCP dropped", func(p *rawPeer) { p.conn.Close() }, true},
-		{"garbage", func(p *rawPeer) { p.conn.Write([]byte{0x7f, 0xff, 0, 0, 0, 0}) }, true},
+		{"garbage", func(p *rawPeer) { p.conn.Write([]byte{0x7f, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5}) }, true}, // reserved bits set
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,4 +8,9 @@ replace github.com/jstp-go/jstp/core => ../../core
 
 require github.com/jstp-go/jstp/conformance v0.0.0
 
+require (
+	github.com/coder/websocket v1.8.15
+	go.uber.org/goleak v1.3.0
+)
+
 replace github.com/jstp-go/jstp/conformance => ../../conformance

@@ -1,0 +1,53 @@
+//go:build jstpengine
+
+package nhooyr
+
+import (
+	"context"
+
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// Connect opens a WebSocket connection to url and connects to the
+// application app ("name" or "name@range") over it as client (nil: the
+// defaults). config holds nhooyr's client settings (nil: defaults). It is
+// the seed's ws.connect.
+func Connect(ctx context.Context, app string, client *jstp.Client, config *Config, url string) (*jstp.Connection, error) {
+	return jstp.Connect(ctx, app, client, Dialer(config, url))
+}
+
+// ConnectAndInspect is Connect followed by inspecting each of interfaces;
+// it returns a proxy per interface. When an inspection fails, the
+// connection is still returned, usable, together with the error. It is the
+// seed's ws.connectAndInspect.
+func ConnectAndInspect(ctx context.Context, app string, client *jstp.Client, interfaces []string, config *Config, url string) (*jstp.Connection, map[string]*jstp.RemoteProxy, error) {
+	return jstp.ConnectAndInspect(ctx, app, client, Dialer(config, url), interfaces...)
+}
+
+// Reconnect resumes conn, with the same session, over a new WebSocket
+// connection to url. It is the seed's ws.reconnect.
+func Reconnect(ctx context.Context, conn *jstp.Connection, config *Config, url string) error {
+	return conn.Reconnect(ctx, Dialer(config, url))
+}
+
+// NewServer creates a jstp.Server from opts and a Server that serves it
+// over WebSocket with cfg (nil: defaults). It is the seed's
+// ws.createServer. Shutting the Server down shuts the jstp.Server down too.
+func NewServer(opts jstp.ServerOptions, cfg *ServerConfig) (*Server, error) {
+	srv, err := jstp.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	return newServer(srv, true, cfg), nil
+}
+
+// NewServerFor returns a Server that serves an existing jstp.Server over
+// WebSocket, for example one that is also served over TCP by another
+// adapter, so that a client may resume its session over either. Shutting
+// the Server down ends only the connections it carries; srv stays up.
+func NewServerFor(srv *jstp.Server, cfg *ServerConfig) *Server {
+	return newServer(srv, false, cfg)
+}
+
+// JSTP returns the jstp.Server this Server serves.
+func (s *Server) JSTP() *jstp.Server { return s.eng.(*jstp.Server) }

@@ -1,0 +1,124 @@
+package nhooyr
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"sync"
+
+	"github.com/coder/websocket"
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// Config is the client side's WebSocket settings: the library's own
+// websocket.DialOptions (HTTP client with its TLS config and proxy, headers,
+// Host, ping and pong callbacks), passed through. nil uses the library's
+// defaults. The options are copied, not modified; in the copy Subprotocols
+// is always just metarhia-jstp and compression is off (the reference does
+// not compress, and the library sends a compressed message as a single
+// frame, which could exceed MaxFrameSize).
+type Config = websocket.DialOptions
+
+// Dialer returns a jstp.Dialer that opens a WebSocket connection to url
+// (ws:// or wss://) with config, offering the metarhia-jstp subprotocol.
+// Connect and Reconnect use it; a custom jstp.Reconnector can use it to
+// redial, or to switch to another adapter's Dialer.
+func Dialer(config *Config, url string) jstp.Dialer {
+	var opts websocket.DialOptions
+	if config != nil {
+		opts = *config
+		opts.HTTPHeader = config.HTTPHeader.Clone()
+	}
+	opts.Subprotocols = []string{Subprotocol}
+	opts.CompressionMode = websocket.CompressionDisabled
+	return func(ctx context.Context) (jstp.Transport, error) {
+		o := opts
+		capture, cleanup := captureConn(&o)
+		c, resp, err := websocket.Dial(ctx, url, &o)
+		cleanup()
+		if err != nil {
+			if resp != nil {
+				return nil, fmt.Errorf("nhooyr: dial %s: %w (HTTP %s)", url, err, resp.Status)
+			}
+			return nil, fmt.Errorf("nhooyr: dial %s: %w", url, err)
+		}
+		if c.Subprotocol() != Subprotocol {
+			c.CloseNow()
+			return nil, fmt.Errorf("nhooyr: dial %s: server did not accept the %s subprotocol", url, Subprotocol)
+		}
+		conn := capture()
+		var remote net.Addr
+		if conn != nil {
+			remote = conn.RemoteAddr()
+		} else if u, err := neturl.Parse(url); err == nil {
+			remote = peerAddr(u.Host)
+		} else {
+			remote = peerAddr(url)
+		}
+		return newTransport(c, conn, remote, nil), nil
+	}
+}
+
+// captureConn arranges for o's HTTP client to record the connection it
+// dials, so the transport knows the real peer address and can sever the
+// connection. It works on a copy of an *http.Transport (the default
+// included); with another kind of RoundTripper nothing is captured.
+// capture returns the last connection dialed; cleanup drops the copy's idle
+// connections (the upgraded one is no longer the copy's).
+func captureConn(o *websocket.DialOptions) (capture func() net.Conn, cleanup func()) {
+	hc := http.DefaultClient
+	if o.HTTPClient != nil {
+		hc = o.HTTPClient
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	base, ok := rt.(*http.Transport)
+	if !ok {
+		return func() net.Conn { return nil }, func() {}
+	}
+	tr := base.Clone()
+	var (
+		mu   sync.Mutex
+		last net.Conn
+	)
+	record := func(c net.Conn, err error) (net.Conn, error) {
+		if err == nil {
+			mu.Lock()
+			last = c
+			mu.Unlock()
+		}
+		return c, err
+	}
+	dial := tr.DialContext
+	if dial == nil {
+		if tr.Dial != nil { //nolint:staticcheck // honour a user's legacy Dial
+			legacy := tr.Dial //nolint:staticcheck
+			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacy(network, addr) }
+		} else {
+			var d net.Dialer
+			dial = d.DialContext
+		}
+	}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return record(dial(ctx, network, addr))
+	}
+	if tls := tr.DialTLSContext; tls != nil {
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return record(tls(ctx, network, addr))
+		}
+	}
+	client := *hc
+	client.Transport = tr
+	o.HTTPClient = &client
+	return func() net.Conn {
+			mu.Lock()
+			defer mu.Unlock()
+			return last
+		}, func() {
+			tr.CloseIdleConnections()
+		}
+}

@@ -1,0 +1,286 @@
+package nhooyr
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// transport is a jstp.Transport over one coder/websocket *Conn.
+//
+// coder/websocket allows one reader at a time and serializes writers
+// itself; Close may run concurrently with both. The reader is the goroutine
+// started by Start; the writer is Send, serialized by sendMu; Close runs the
+// library's closing handshake in a goroutine of its own, because the
+// library's Close blocks until the peer answers.
+type transport struct {
+	c       *websocket.Conn
+	netConn net.Conn // the TCP (or TLS) connection underneath; nil if unknown
+	remote  net.Addr
+
+	writeTimeout time.Duration // WriteTimeout; tests shorten it
+
+	// finished is called once when the transport has let go of everything
+	// (its goroutines have returned).
+	finished func()
+	finOnce  sync.Once
+
+	sendMu sync.Mutex // held for the whole of one outgoing message
+
+	mu         sync.Mutex
+	started    bool
+	closing    bool          // no more sends: closed locally, failed or reader done
+	local      bool          // Close was called before the reader ended
+	failErr    error         // why the transport failed on the write side
+	readerDone bool          // the reader goroutine has finished its work
+	closeDone  chan struct{} // closed when the closing handshake goroutine ends
+	killTimer  *time.Timer   // cuts the connection if the close handshake stalls
+}
+
+func newTransport(c *websocket.Conn, netConn net.Conn, remote net.Addr, finished func()) *transport {
+	c.SetReadLimit(MaxMessageSize)
+	if finished == nil {
+		finished = func() {}
+	}
+	return &transport{
+		c:            c,
+		netConn:      netConn,
+		remote:       remote,
+		writeTimeout: WriteTimeout,
+		finished:     finished,
+		closeDone:    make(chan struct{}),
+	}
+}
+
+var _ jstp.Transport = (*transport)(nil)
+
+// Start begins reading messages in a goroutine of the transport's own, which
+// ends when the connection closes.
+func (t *transport) Start(r jstp.Receiver) {
+	t.mu.Lock()
+	if t.started {
+		t.mu.Unlock()
+		panic("nhooyr: Transport.Start called twice")
+	}
+	t.started = true
+	closedEarly := t.closing
+	t.mu.Unlock()
+	if closedEarly {
+		// Closed before Start: the Receiver is still owed its Closed.
+		go r.Closed(nil)
+		return
+	}
+	go t.read(r)
+}
+
+func (t *transport) read(r jstp.Receiver) {
+	defer t.finish()
+	var (
+		buf []byte
+		err error
+	)
+	for {
+		var (
+			typ websocket.MessageType
+			rd  io.Reader
+		)
+		// A context that never ends: cancelling a read context makes the
+		// library cut the connection, which is Close's business here.
+		typ, rd, err = t.c.Reader(context.Background())
+		if err != nil {
+			break
+		}
+		buf, err = readMessage(rd, buf[:0])
+		if err != nil {
+			break
+		}
+		t.mu.Lock()
+		drop := t.local
+		t.mu.Unlock()
+		if !drop {
+			msg := buf
+			if typ == websocket.MessageBinary && !utf8.Valid(msg) {
+				// The reference decodes a binary message as UTF-8 text,
+				// replacing what is not UTF-8.
+				msg = bytes.ToValidUTF8(msg, []byte("\uFFFD"))
+			}
+			r.Message(msg)
+		}
+		if cap(buf) > keepReadBuffer {
+			buf = nil
+		}
+	}
+
+	t.mu.Lock()
+	t.closing = true
+	t.readerDone = true
+	local, failErr := t.local, t.failErr
+	t.mu.Unlock()
+	if local {
+		// Close's goroutine finishes the handshake and closes the
+		// connection; wait for it so nothing outlives the transport.
+		<-t.closeDone
+	} else {
+		t.c.CloseNow()
+	}
+	t.mu.Lock()
+	if t.killTimer != nil {
+		t.killTimer.Stop()
+	}
+	t.mu.Unlock()
+
+	switch code := websocket.CloseStatus(err); {
+	case failErr != nil:
+		err = failErr
+	case local:
+		err = nil
+	case code == websocket.StatusNormalClosure, code == websocket.StatusGoingAway, code == websocket.StatusNoStatusRcvd:
+		err = nil
+	default:
+		err = fmt.Errorf("nhooyr: read: %w", err)
+	}
+	r.Closed(err)
+}
+
+// readMessage appends everything r yields to buf. The library's reader
+// enforces the read limit itself.
+func readMessage(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (t *transport) finish() { t.finOnce.Do(t.finished) }
+
+// Send writes msg as one text message: a single frame up to MaxFrameSize,
+// fragments of at most MaxFrameSize beyond that.
+func (t *transport) Send(msg []byte) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	t.mu.Lock()
+	closing := t.closing
+	t.mu.Unlock()
+	if closing {
+		return jstp.ErrTransportClosed
+	}
+	if err := t.write(msg); err != nil {
+		t.mu.Lock()
+		closing = t.closing
+		if !closing {
+			t.closing = true
+			t.failErr = fmt.Errorf("nhooyr: write: %w", err)
+		}
+		t.mu.Unlock()
+		if closing {
+			return jstp.ErrTransportClosed
+		}
+		// A failed or timed-out write leaves the connection unusable: cut
+		// it so the reader learns of it too.
+		t.c.CloseNow()
+		return fmt.Errorf("nhooyr: write: %w", err)
+	}
+	return nil
+}
+
+func (t *transport) write(msg []byte) error {
+	// When ctx ends mid-write the library closes the connection.
+	ctx, cancel := context.WithTimeout(context.Background(), t.writeTimeout)
+	defer cancel()
+	if len(msg) <= MaxFrameSize {
+		return t.c.Write(ctx, websocket.MessageText, msg) // one frame
+	}
+	// The library's message writer sends one frame per Write call
+	// (compression is always off), so MaxFrameSize chunks make frames of at
+	// most MaxFrameSize, and Close ends the message with an empty final one.
+	w, err := t.c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for len(msg) > 0 {
+		n := min(len(msg), MaxFrameSize)
+		if _, err := w.Write(msg[:n]); err != nil {
+			w.Close()
+			return err
+		}
+		msg = msg[n:]
+	}
+	return w.Close()
+}
+
+// Close starts the closing handshake and returns without waiting for it:
+// the handshake runs in a goroutine that ends when the peer answers, or
+// after CloseTimeout; then the reader goroutine calls Receiver.Closed(nil).
+func (t *transport) Close() error {
+	t.mu.Lock()
+	if t.closing {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closing, t.local = true, true
+	started := t.started
+	if t.netConn != nil {
+		t.killTimer = time.AfterFunc(CloseTimeout, func() { t.netConn.Close() })
+	}
+	t.mu.Unlock()
+
+	go func() {
+		defer close(t.closeDone)
+		// The library writes the close frame (concurrently with a Send in
+		// progress, between two of its frames), waits for the answer and
+		// closes the connection; it bounds each step itself.
+		t.c.Close(websocket.StatusNormalClosure, "")
+		if !started {
+			t.mu.Lock()
+			if t.killTimer != nil {
+				t.killTimer.Stop()
+			}
+			t.mu.Unlock()
+			t.finish()
+		}
+	}()
+	return nil
+}
+
+// Break severs the connection abruptly, as a network failure would: no
+// close frame is sent and the Receiver is told of an error. It exists for
+// tests (conformance.Factory.Break) and is safe to call at any time.
+func (t *transport) Break() {
+	if t.netConn != nil {
+		t.netConn.Close()
+		return
+	}
+	t.c.CloseNow()
+}
+
+// cut is Break for a server shutting down: a transport the engine never
+// started is also released, since no reader goroutine will do it.
+func (t *transport) cut() {
+	t.Break()
+	t.mu.Lock()
+	started := t.started
+	t.mu.Unlock()
+	if !started {
+		t.finish()
+	}
+}
+
+// RemoteAddr returns the peer's address, taken from the TCP connection.
+func (t *transport) RemoteAddr() net.Addr { return t.remote }

@@ -1,0 +1,544 @@
+package nhooyr
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	jstp "github.com/jstp-go/jstp/core"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func checkFrames(t *testing.T, frames []frame, want []byte) {
+	t.Helper()
+	var got []byte
+	for i, f := range frames {
+		wantOp := byte(opContinuation)
+		if i == 0 {
+			wantOp = opText
+		}
+		if f.opcode != wantOp {
+			t.Fatalf("frame %d: opcode %d, want %d", i, f.opcode, wantOp)
+		}
+		if len(f.payload) > MaxFrameSize {
+			t.Fatalf("frame %d: %d bytes, over MaxFrameSize", i, len(f.payload))
+		}
+		got = append(got, f.payload...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("reassembled %d bytes, want %d (equal: false)", len(got), len(want))
+	}
+	if min := (len(want) + MaxFrameSize - 1) / MaxFrameSize; len(frames) < min {
+		t.Fatalf("%d frames, want at least %d", len(frames), min)
+	}
+}
+
+var sendSizes = []struct {
+	name string
+	size int
+}{
+	{"small", 100},
+	{"exactly 1 MiB", MaxFrameSize},
+	{"1 MiB + 1", MaxFrameSize + 1},
+	{"2.5 MiB", MaxFrameSize*5/2 + 7},
+}
+
+func TestServerSendFragments(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
+	s := eng.next(t)
+	for _, tc := range sendSizes {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := pattern(tc.size)
+			if err := s.tr.Send(msg); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+			frames, err := peer.readMessage()
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			checkFrames(t, frames, msg)
+			if tc.size <= MaxFrameSize && len(frames) != 1 {
+				t.Fatalf("%d frames for a message within MaxFrameSize", len(frames))
+			}
+		})
+	}
+}
+
+func TestClientSendFragments(t *testing.T) {
+	configs := []struct {
+		name   string
+		config *Config
+	}{
+		{"default dialer", nil},
+		{"compression asked for", &Config{CompressionMode: websocket.CompressionContextTakeover}},
+		{"own HTTP client", &Config{HTTPClient: &http.Client{Transport: &http.Transport{}}}},
+	}
+	for _, c := range configs {
+		t.Run(c.name, func(t *testing.T) {
+			url, peers := rawListen(t)
+			tr, _ := dial(t, url, c.config)
+			var peer *rawPeer
+			select {
+			case peer = <-peers:
+			case <-time.After(waitLimit):
+				t.Fatal("no connection")
+			}
+			defer peer.conn.Close()
+			for _, tc := range sendSizes {
+				msg := pattern(tc.size)
+				if err := tr.Send(msg); err != nil {
+					t.Fatalf("%s: Send: %v", tc.name, err)
+				}
+				frames, err := peer.readMessage()
+				if err != nil {
+					t.Fatalf("%s: read: %v", tc.name, err)
+				}
+				checkFrames(t, frames, msg)
+			}
+		})
+	}
+}
+
+func TestReadLimit(t *testing.T) {
+	tests := []struct {
+		name   string
+		send   func(p *rawPeer) error
+		wantOK int // length of the message that must arrive; 0: 1009 expected
+	}{
+		// The library counts payload as it reads it, so these send whole
+		// frames: exactly one byte too many, so nothing is left unread.
+		{"one frame over the limit", func(p *rawPeer) error {
+			return p.writeFrame(frame{fin: true, opcode: opText, payload: pattern(MaxMessageSize + 1)})
+		}, 0},
+		{"fragments over the limit", func(p *rawPeer) error {
+			if err := p.writeFrame(frame{opcode: opText, payload: pattern(MaxMessageSize / 2)}); err != nil {
+				return err
+			}
+			return p.writeFrame(frame{fin: true, opcode: opContinuation, payload: pattern(MaxMessageSize/2 + 1)})
+		}, 0},
+		{"exactly the limit", func(p *rawPeer) error {
+			return p.writeFrame(frame{fin: true, opcode: opText, payload: pattern(MaxMessageSize)})
+		}, MaxMessageSize},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, eng, url := startServer(t, nil)
+			peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
+			s := eng.next(t)
+			if err := tc.send(peer); err != nil {
+				t.Fatalf("send: %v", err)
+			}
+			if tc.wantOK > 0 {
+				if got := s.rec.message(t); len(got) != tc.wantOK {
+					t.Fatalf("got %d bytes, want %d", len(got), tc.wantOK)
+				}
+				return
+			}
+			code, err := peer.readClose()
+			if err != nil {
+				t.Fatalf("no close frame: %v", err)
+			}
+			if code != int(websocket.StatusMessageTooBig) {
+				t.Fatalf("close code %d, want 1009", code)
+			}
+			if err := s.rec.waitClosed(t); err == nil {
+				t.Fatal("Receiver.Closed(nil) after an oversized message")
+			}
+		})
+	}
+}
+
+func TestInbound(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames []frame
+		want   string
+	}{
+		{"text", []frame{{true, opText, []byte("{ping:[1]}")}}, "{ping:[1]}"},
+		{"binary", []frame{{true, opBinary, []byte("{ping:[2]}")}}, "{ping:[2]}"},
+		{"binary, not UTF-8", []frame{{true, opBinary, []byte("a\xffb")}}, "a\uFFFDb"},
+		{"fragmented, with a ping inside", []frame{
+			{false, opText, []byte("ab")},
+			{true, opPing, []byte("x")},
+			{false, opContinuation, []byte("cd")},
+			{true, opContinuation, []byte("ef")},
+		}, "abcdef"},
+		{"fragmented binary", []frame{
+			{false, opBinary, []byte("gh")},
+			{true, opContinuation, []byte("ij")},
+		}, "ghij"},
+	}
+	_, eng, url := startServer(t, nil)
+	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
+	s := eng.next(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, f := range tc.frames {
+				if err := peer.writeFrame(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := string(s.rec.message(t)); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestUpgrade(t *testing.T) {
+	onlyExample := &ServerConfig{CheckOrigin: func(r *http.Request) bool {
+		return r.Header.Get("Origin") == "https://example.com"
+	}}
+	tests := []struct {
+		name      string
+		cfg       *ServerConfig
+		protocols string
+		header    http.Header
+		want      int
+	}{
+		{"metarhia-jstp", nil, Subprotocol, nil, http.StatusSwitchingProtocols},
+		{"among others", nil, "chat, " + Subprotocol, nil, http.StatusSwitchingProtocols},
+		{"no subprotocol", nil, "", nil, http.StatusBadRequest},
+		{"wrong subprotocol", nil, "chat", nil, http.StatusBadRequest},
+		{"any origin by default", nil, Subprotocol, http.Header{"Origin": {"https://evil.example"}}, http.StatusSwitchingProtocols},
+		{"origin allowed", onlyExample, Subprotocol, http.Header{"Origin": {"https://example.com"}}, http.StatusSwitchingProtocols},
+		{"origin rejected", onlyExample, Subprotocol, http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, eng, url := startServer(t, tc.cfg)
+			_, status := rawDial(t, addrOf(url), tc.protocols, tc.header)
+			if status != tc.want {
+				t.Fatalf("status %d, want %d", status, tc.want)
+			}
+			if status == http.StatusSwitchingProtocols {
+				eng.next(t)
+			}
+		})
+	}
+	t.Run("plain HTTP", func(t *testing.T) {
+		_, _, url := startServer(t, nil)
+		resp, err := http.Get("http://" + addrOf(url) + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400", resp.StatusCode)
+		}
+	})
+	t.Run("client refuses a server without the subprotocol", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Agrees to no subprotocol.
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c, err := websocket.Accept(w, r, nil); err == nil {
+				c.CloseNow()
+			}
+		})}
+		done := make(chan struct{})
+		go func() { hs.Serve(l); close(done) }()
+		t.Cleanup(func() { hs.Close(); <-done })
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		if tr, err := Dialer(nil, "ws://"+l.Addr().String()+"/")(ctx); err == nil {
+			tr.Close()
+			t.Fatal("dial succeeded")
+		}
+	})
+}
+
+func TestCloseConcurrentWithSend(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	tr, rec := dial(t, url, nil)
+	s := eng.next(t)
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	sendErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		msg := pattern(3 * MaxFrameSize / 2) // fragmented: Close lands between frames
+		for {
+			if err := tr.Send(msg); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+	}()
+	for range 2 {
+		go func() {
+			defer wg.Done()
+			if err := tr.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := <-sendErr; !errors.Is(err, jstp.ErrTransportClosed) {
+		t.Fatalf("Send after Close: %v, want ErrTransportClosed", err)
+	}
+	if err := rec.waitClosed(t); err != nil {
+		t.Fatalf("client Closed(%v), want nil", err)
+	}
+	if err := s.rec.waitClosed(t); err != nil {
+		t.Fatalf("server Closed(%v), want nil", err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatalf("third Close: %v", err)
+	}
+	if n := rec.ncalled.Load(); n != 1 {
+		t.Fatalf("Closed called %d times", n)
+	}
+}
+
+func TestCloseBeforeStart(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	tr, err := Dialer(nil, url)(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	tr.Close()
+	rec := newRecorder()
+	tr.Start(rec)
+	if err := rec.waitClosed(t); err != nil {
+		t.Fatalf("Closed(%v), want nil", err)
+	}
+	if err := tr.Send([]byte("x")); !errors.Is(err, jstp.ErrTransportClosed) {
+		t.Fatalf("Send: %v", err)
+	}
+	if err := eng.next(t).rec.waitClosed(t); err != nil {
+		t.Fatalf("server Closed(%v), want nil", err)
+	}
+}
+
+func TestPeerEnds(t *testing.T) {
+	tests := []struct {
+		name    string
+		end     func(p *rawPeer)
+		wantErr bool
+	}{
+		{"close 1000", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1000, "")}) }, false},
+		{"close 1001", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1001, "bye")}) }, false},
+		{"close without code", func(p *rawPeer) { p.writeFrame(frame{true, opClose, nil}) }, false},
+		{"close 1011", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1011, "oops")}) }, true},
+		{"TCP dropped", func(p *rawPeer) { p.conn.Close() }, true},
+		{"garbage", func(p *rawPeer) { p.conn.Write([]byte{0x7f, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5}) }, true}, // reserved bits set
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, eng, url := startServer(t, nil)
+			peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
+			s := eng.next(t)
+			tc.end(peer)
+			err := s.rec.waitClosed(t)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Closed(%v), want error: %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestBreak(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	tr, rec := dial(t, url, nil)
+	s := eng.next(t)
+	tr.Break()
+	if err := rec.waitClosed(t); err == nil {
+		t.Fatal("client Closed(nil) after Break")
+	}
+	if err := s.rec.waitClosed(t); err == nil {
+		t.Fatal("server Closed(nil) after Break")
+	}
+}
+
+func TestRemoteAddr(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	tr, _ := dial(t, url, nil)
+	s := eng.next(t)
+	if got, want := tr.RemoteAddr().String(), addrOf(url); got != want {
+		t.Fatalf("client RemoteAddr %s, want %s", got, want)
+	}
+	ra, ok := s.tr.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		t.Fatalf("server RemoteAddr is %T", s.tr.RemoteAddr())
+	}
+	if ra.String() != tr.netConn.LocalAddr().String() {
+		t.Fatalf("server RemoteAddr %s, want %s", ra, tr.netConn.LocalAddr())
+	}
+}
+
+func TestSendTimeout(t *testing.T) {
+	_, eng, url := startServer(t, nil)
+	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil) // never reads
+	defer peer.conn.Close()
+	s := eng.next(t)
+	st := s.tr.(*transport)
+	st.writeTimeout = 200 * time.Millisecond
+	msg := pattern(4 << 20)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		err := st.Send(msg)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Send never timed out")
+		}
+	}
+	if err := s.rec.waitClosed(t); err == nil {
+		t.Fatal("Closed(nil) after a write timeout")
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	t.Run("graceful", func(t *testing.T) {
+		eng := newFakeEngine()
+		srv := newServer(eng, true, nil)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveErr := make(chan error, 1)
+		go func() { serveErr <- srv.Serve(l) }()
+		url := "ws://" + l.Addr().String() + "/"
+		var recs []*recorder
+		for range 3 {
+			_, rec := dial(t, url, nil)
+			recs = append(recs, rec)
+			eng.next(t)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		for i, rec := range recs {
+			if err := rec.waitClosed(t); err != nil {
+				t.Fatalf("client %d: Closed(%v), want nil", i, err)
+			}
+		}
+		if n := eng.shutdowns.Load(); n != 1 {
+			t.Fatalf("engine shut down %d times", n)
+		}
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("Serve: %v", err)
+		}
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	})
+	t.Run("deadline with a silent peer", func(t *testing.T) {
+		eng := newFakeEngine()
+		srv := newServer(eng, true, nil)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveErr := make(chan error, 1)
+		go func() { serveErr <- srv.Serve(l) }()
+		peer, _ := rawDial(t, l.Addr().String(), Subprotocol, nil) // never answers the close frame
+		s := eng.next(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Shutdown: %v, want deadline exceeded", err)
+		}
+		s.rec.waitClosed(t)
+		if _, err := peer.readClose(); err != nil {
+			t.Fatalf("peer got no close frame: %v", err)
+		}
+		<-serveErr
+	})
+}
+
+func TestTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	eng := newFakeEngine()
+	srv := newServer(eng, true, &ServerConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-serveErr
+	})
+	config := &Config{HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
+	tr, rec := dial(t, "wss://"+l.Addr().String()+"/", config)
+	s := eng.next(t)
+	if err := tr.Send([]byte("over TLS")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(s.rec.message(t)); got != "over TLS" {
+		t.Fatalf("server got %q", got)
+	}
+	if err := s.tr.Send([]byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.message(t)); got != "back" {
+		t.Fatalf("client got %q", got)
+	}
+	if !strings.HasPrefix(tr.RemoteAddr().String(), "127.0.0.1:") {
+		t.Fatalf("RemoteAddr %s", tr.RemoteAddr())
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "jstp test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
