@@ -4,4 +4,10 @@ go 1.26
 
 require github.com/jstp-go/jstp/core v0.0.0
 
+require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
+	go.uber.org/goleak v1.3.0
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+)
+
 replace github.com/jstp-go/jstp/core => ../core

@@ -1,0 +1,568 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// env is what one subtest works with: the factory, a context the watchdog
+// cancels, and helpers that start servers, clients and raw connections and
+// clean them up when the subtest ends.
+type env struct {
+	t      *testing.T
+	f      Factory
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	aborts []func() // run by the watchdog to unblock a hung subtest
+}
+
+// onAbort registers fn to run if the watchdog fires.
+func (e *env) onAbort(fn func()) {
+	e.mu.Lock()
+	e.aborts = append(e.aborts, fn)
+	e.mu.Unlock()
+}
+
+// abort cancels the subtest's context and closes everything it opened.
+func (e *env) abort() {
+	e.cancel()
+	e.mu.Lock()
+	fns := append([]func(){}, e.aborts...)
+	e.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		fns[i]()
+	}
+}
+
+// waitCtx returns a context for one wait: cancelled after waitTimeout or by
+// the watchdog.
+func (e *env) waitCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.ctx, waitTimeout)
+}
+
+// fatalf fails the subtest; it must be called from the subtest goroutine.
+func (e *env) fatalf(format string, args ...any) {
+	e.t.Helper()
+	e.t.Fatalf(format, args...)
+}
+
+// await waits for ch to be closed or to deliver a value, failing with what
+// otherwise.
+func await[T any](e *env, ch <-chan T, what string) T {
+	e.t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitTimeout):
+		e.fatalf("timed out after %v waiting for %s", waitTimeout, what)
+	case <-e.ctx.Done():
+		e.fatalf("aborted while waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
+// quiet checks that ch delivers nothing during quietWindow.
+func quiet[T any](e *env, ch <-chan T, what string) {
+	e.t.Helper()
+	select {
+	case v := <-ch:
+		e.t.Errorf("unexpected %s: %v", what, v)
+	case <-time.After(quietWindow):
+	}
+}
+
+// eventually polls cond every few milliseconds until it holds, failing
+// after waitTimeout. Used only where there is no event to wait on (for
+// example a list that the server updates internally).
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.fatalf("timed out after %v waiting until %s", waitTimeout, what)
+		}
+		select {
+		case <-time.After(2 * time.Millisecond):
+		case <-e.ctx.Done():
+			e.fatalf("aborted while waiting until %s", what)
+		}
+	}
+}
+
+// --- servers ---------------------------------------------------------------
+
+// listen creates a server with opts, serves it with the factory and returns
+// it with its address. The server is closed when the subtest ends.
+func (e *env) listen(opts jstp.ServerOptions) (*jstp.Server, string) {
+	e.t.Helper()
+	srv, err := jstp.NewServer(opts)
+	if err != nil {
+		e.fatalf("NewServer: %v", err)
+	}
+	addr := e.f.Listen(e.t, srv)
+	e.t.Cleanup(func() { srv.Close() })
+	e.onAbort(func() { srv.Close() })
+	return srv, addr
+}
+
+// app builds an application from a name ("name" or "name@1.2.3").
+func (e *env) app(name string) *jstp.Application {
+	e.t.Helper()
+	a, err := jstp.NewApplication(name)
+	if err != nil {
+		e.fatalf("NewApplication(%q): %v", name, err)
+	}
+	return a
+}
+
+// handle registers a typed method and fails the subtest if it is refused.
+func (e *env) handle(a *jstp.Application, iface, method string, fn any) {
+	e.t.Helper()
+	if err := a.Handle(iface, method, fn); err != nil {
+		e.fatalf("Handle(%s.%s): %v", iface, method, err)
+	}
+}
+
+// --- dialing ---------------------------------------------------------------
+
+// dialer returns a Dialer to addr whose transports are wrapped in taps
+// recording every message into log (which may be nil).
+func (e *env) dialer(addr string, log *wireLog) *tapDialer {
+	return &tapDialer{e: e, addr: addr, log: log, dialed: make(chan int, 64)}
+}
+
+// tapDialer dials with the factory and wraps each transport in a tap.
+type tapDialer struct {
+	e    *env
+	addr string
+	log  *wireLog
+
+	mu    sync.Mutex
+	taps  []*tap
+	fail   int           // fail this many dials before dialing for real
+	dials  int32         // number of dial attempts
+	gate   chan struct{} // when non-nil, dials wait until it is closed
+	dropIn bool          // new taps drop incoming messages
+	dialed chan int      // receives the index of each successful dial
+}
+
+// hold makes later dials wait until unhold.
+func (d *tapDialer) hold() {
+	d.mu.Lock()
+	d.gate = make(chan struct{})
+	d.mu.Unlock()
+}
+
+// unhold releases waiting and later dials.
+func (d *tapDialer) unhold() {
+	d.mu.Lock()
+	if d.gate != nil {
+		close(d.gate)
+		d.gate = nil
+	}
+	d.mu.Unlock()
+}
+
+// Dial is a jstp.Dialer.
+func (d *tapDialer) Dial(ctx context.Context) (jstp.Transport, error) {
+	atomic.AddInt32(&d.dials, 1)
+	d.mu.Lock()
+	if gate := d.gate; gate != nil {
+		d.mu.Unlock()
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-d.e.ctx.Done():
+			return nil, d.e.ctx.Err()
+		}
+		d.mu.Lock()
+	}
+	if d.fail > 0 {
+		d.fail--
+		d.mu.Unlock()
+		return nil, errors.New("conformance: dial refused by the test")
+	}
+	d.mu.Unlock()
+	tr, err := d.e.f.Dial(ctx, d.addr)
+	if err != nil {
+		return nil, err
+	}
+	tp := &tap{inner: tr, log: d.log, index: -1}
+	d.mu.Lock()
+	tp.index = len(d.taps)
+	tp.dropIn.Store(d.dropIn)
+	d.taps = append(d.taps, tp)
+	d.mu.Unlock()
+	select {
+	case d.dialed <- tp.index:
+	default:
+	}
+	d.e.onAbort(func() { tr.Close() })
+	return tp, nil
+}
+
+// last returns the most recently dialed transport.
+func (d *tapDialer) last() *tap {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.taps) == 0 {
+		return nil
+	}
+	return d.taps[len(d.taps)-1]
+}
+
+// count returns the number of dial attempts.
+func (d *tapDialer) count() int { return int(atomic.LoadInt32(&d.dials)) }
+
+// breakTransport severs tr abruptly with the factory's Break, or closes it.
+func (e *env) breakTransport(tr jstp.Transport) {
+	if tp, ok := tr.(*tap); ok {
+		tr = tp.inner
+	}
+	if e.f.Break != nil {
+		e.f.Break(tr)
+		return
+	}
+	tr.Close()
+}
+
+// --- taps ------------------------------------------------------------------
+
+// direction of a recorded message.
+type direction int
+
+const (
+	out direction = iota // sent by the local engine
+	in                   // received from the peer
+)
+
+func (d direction) String() string {
+	if d == out {
+		return "out"
+	}
+	return "in"
+}
+
+// wireMsg is one recorded message.
+type wireMsg struct {
+	dir       direction
+	transport int // index of the transport in its dialer
+	text      string
+	dropped   bool // discarded by the tap, never reached the wire or the engine
+}
+
+func (m wireMsg) String() string {
+	s := fmt.Sprintf("#%d %s %s", m.transport, m.dir, m.text)
+	if m.dropped {
+		s += " (dropped)"
+	}
+	return s
+}
+
+// wireLog records the messages passing through taps.
+type wireLog struct {
+	mu      sync.Mutex
+	msgs    []wireMsg
+	changed chan struct{}
+}
+
+func newWireLog() *wireLog { return &wireLog{changed: make(chan struct{})} }
+
+func (l *wireLog) add(m wireMsg) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.msgs = append(l.msgs, m)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// snapshot returns the recorded messages and a channel closed on the next
+// addition.
+func (l *wireLog) snapshot() ([]wireMsg, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]wireMsg(nil), l.msgs...), l.changed
+}
+
+// filter returns the recorded messages matching pred.
+func (l *wireLog) filter(pred func(wireMsg) bool) []wireMsg {
+	all, _ := l.snapshot()
+	var outMsgs []wireMsg
+	for _, m := range all {
+		if pred(m) {
+			outMsgs = append(outMsgs, m)
+		}
+	}
+	return outMsgs
+}
+
+// waitFor waits until pred holds for some recorded message and returns it.
+func (l *wireLog) waitFor(e *env, what string, pred func(wireMsg) bool) wireMsg {
+	e.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		all, changed := l.snapshot()
+		for _, m := range all {
+			if pred(m) {
+				return m
+			}
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			e.fatalf("timed out waiting for %s; wire so far:\n%s", what, dumpWire(all))
+		case <-e.ctx.Done():
+			e.fatalf("aborted while waiting for %s", what)
+		}
+	}
+}
+
+func dumpWire(msgs []wireMsg) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString("  ")
+		b.WriteString(m.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// tap wraps a Transport, recording what passes and optionally dropping it.
+type tap struct {
+	inner jstp.Transport
+	log   *wireLog
+	index int
+
+	dropOut atomic.Bool // discard outgoing messages (they are "lost in the network")
+	dropIn  atomic.Bool // discard incoming messages
+}
+
+func (t *tap) Start(r jstp.Receiver) { t.inner.Start(&tapReceiver{t: t, r: r}) }
+
+func (t *tap) Send(msg []byte) error {
+	drop := t.dropOut.Load()
+	t.log.add(wireMsg{dir: out, transport: t.index, text: string(msg), dropped: drop})
+	if drop {
+		return nil
+	}
+	return t.inner.Send(msg)
+}
+
+func (t *tap) Close() error { return t.inner.Close() }
+
+func (t *tap) RemoteAddr() net.Addr { return t.inner.RemoteAddr() }
+
+type tapReceiver struct {
+	t *tap
+	r jstp.Receiver
+}
+
+func (tr *tapReceiver) Message(data []byte) {
+	drop := tr.t.dropIn.Load()
+	tr.t.log.add(wireMsg{dir: in, transport: tr.t.index, text: string(data), dropped: drop})
+	if !drop {
+		tr.r.Message(data)
+	}
+}
+
+func (tr *tapReceiver) Closed(err error) { tr.r.Closed(err) }
+
+// --- raw connections ---------------------------------------------------------
+
+// rawConn is a client that speaks the wire directly: the suite sends exact
+// mdsf text and checks the server's exact answers.
+type rawConn struct {
+	e  *env
+	tr jstp.Transport
+
+	mu      sync.Mutex
+	queue   []string
+	changed chan struct{}
+	closed  chan struct{}
+	err     error
+	nclosed int32
+}
+
+// raw dials addr with the factory and starts reading.
+func (e *env) raw(addr string) *rawConn {
+	e.t.Helper()
+	ctx, cancel := e.waitCtx()
+	defer cancel()
+	tr, err := e.f.Dial(ctx, addr)
+	if err != nil {
+		e.fatalf("Dial(%q): %v", addr, err)
+	}
+	rc := &rawConn{e: e, tr: tr, changed: make(chan struct{}), closed: make(chan struct{})}
+	tr.Start(rc)
+	e.t.Cleanup(func() {
+		tr.Close()
+		select {
+		case <-rc.closed:
+		case <-time.After(waitTimeout):
+			e.t.Errorf("raw transport: Receiver.Closed not called within %v of Close", waitTimeout)
+		}
+	})
+	e.onAbort(func() { tr.Close() })
+	return rc
+}
+
+// Message implements jstp.Receiver.
+func (rc *rawConn) Message(data []byte) {
+	rc.mu.Lock()
+	if atomic.LoadInt32(&rc.nclosed) > 0 {
+		rc.mu.Unlock()
+		rc.e.t.Errorf("transport delivered a message after Closed: %s", data)
+		return
+	}
+	rc.queue = append(rc.queue, string(data))
+	close(rc.changed)
+	rc.changed = make(chan struct{})
+	rc.mu.Unlock()
+}
+
+// Closed implements jstp.Receiver.
+func (rc *rawConn) Closed(err error) {
+	if atomic.AddInt32(&rc.nclosed, 1) != 1 {
+		rc.e.t.Errorf("transport called Receiver.Closed more than once (err %v)", err)
+		return
+	}
+	rc.mu.Lock()
+	rc.err = err
+	rc.mu.Unlock()
+	close(rc.closed)
+}
+
+// send transmits text as one message.
+func (rc *rawConn) send(text string) {
+	rc.e.t.Helper()
+	if err := rc.tr.Send([]byte(text)); err != nil {
+		rc.e.fatalf("raw Send(%s): %v", text, err)
+	}
+}
+
+// next returns the next message, failing if none arrives or the transport
+// closes first.
+func (rc *rawConn) next(what string) string {
+	rc.e.t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		rc.mu.Lock()
+		if len(rc.queue) > 0 {
+			m := rc.queue[0]
+			rc.queue = rc.queue[1:]
+			rc.mu.Unlock()
+			return m
+		}
+		changed := rc.changed
+		rc.mu.Unlock()
+		select {
+		case <-changed:
+		case <-rc.closed:
+			rc.mu.Lock()
+			n := len(rc.queue)
+			rc.mu.Unlock()
+			if n == 0 {
+				rc.e.fatalf("transport closed (%v) while waiting for %s", rc.err, what)
+			}
+		case <-deadline:
+			rc.e.fatalf("timed out after %v waiting for %s", waitTimeout, what)
+		case <-rc.e.ctx.Done():
+			rc.e.fatalf("aborted while waiting for %s", what)
+		}
+	}
+}
+
+// expect checks that the next message is exactly want.
+func (rc *rawConn) expect(want string) {
+	rc.e.t.Helper()
+	if got := rc.next(want); got != want {
+		rc.e.t.Fatalf("wire answer mismatch\n got: %s\nwant: %s", got, want)
+	}
+}
+
+// expectMatch checks the next message against the regular expression
+// pattern (anchored) and returns its submatches.
+func (rc *rawConn) expectMatch(pattern string) []string {
+	rc.e.t.Helper()
+	re := regexp.MustCompile("^(?:" + pattern + ")$")
+	got := rc.next(pattern)
+	m := re.FindStringSubmatch(got)
+	if m == nil {
+		rc.e.t.Fatalf("wire answer mismatch\n got: %s\nwant: /%s/", got, pattern)
+	}
+	return m
+}
+
+// expectClosed waits for the transport to close and fails if any message
+// other than those listed in allowed arrives first.
+func (rc *rawConn) expectClosed(what string) {
+	rc.e.t.Helper()
+	select {
+	case <-rc.closed:
+	case <-time.After(waitTimeout):
+		rc.e.fatalf("%s: the peer did not close the connection within %v", what, waitTimeout)
+	case <-rc.e.ctx.Done():
+		rc.e.fatalf("aborted while waiting for close: %s", what)
+	}
+	rc.mu.Lock()
+	left := append([]string(nil), rc.queue...)
+	rc.queue = nil
+	rc.mu.Unlock()
+	if len(left) > 0 {
+		rc.e.t.Errorf("%s: unexpected messages before the close: %q", what, left)
+	}
+}
+
+// isClosed reports whether the transport has closed.
+func (rc *rawConn) isClosed() bool {
+	select {
+	case <-rc.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// uuidV4 matches a UUID version 4 in canonical form.
+const uuidV4 = `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
+
+// handshake performs an anonymous handshake to app and returns the session id.
+func (rc *rawConn) handshake(app string) string {
+	rc.e.t.Helper()
+	rc.send(fmt.Sprintf("{handshake:[0,'%s']}", app))
+	return rc.expectMatch(`\{handshake:\[0\],ok:'(` + uuidV4 + `)'\}`)[1]
+}
+
+// alive checks the connection still works: a ping with id gets its pong.
+func (rc *rawConn) alive(id int) {
+	rc.e.t.Helper()
+	rc.send(fmt.Sprintf("{ping:[%d]}", id))
+	rc.expect(fmt.Sprintf("{pong:[%d]}", id))
+}
+
+// brk severs the raw connection abruptly.
+func (rc *rawConn) brk() {
+	rc.e.breakTransport(rc.tr)
+	select {
+	case <-rc.closed:
+	case <-time.After(waitTimeout):
+		rc.e.fatalf("Break: Receiver.Closed not called within %v", waitTimeout)
+	}
+}
