@@ -1,0 +1,42 @@
+# jstp-go: the commands people type. Every Go module of the workspace is
+# listed here; `go test ./...` cannot run at a workspace root that is not a
+# module itself, so each target visits the modules one by one.
+
+GO      ?= go
+MODULES := core conformance adapters/gorilla adapters/gobwas adapters/nhooyr adapters/tcp interop bench example
+TESTFLAGS ?= -race -count=1 -timeout 15m
+FUZZTIME ?= 10s
+
+.PHONY: all run test vet fuzz bench deps tidy
+
+all: test
+
+## run: serve the example application over every transport, print a client round trip, keep serving until Ctrl-C
+run:
+	$(GO) run ./example/cmd/jstp-example
+
+## test: every module's tests with the race detector
+test:
+	@failed=""; for m in $(MODULES); do \
+		echo "=== $$m"; \
+		(cd $$m && $(GO) test $(TESTFLAGS) ./...) || failed="$$failed $$m"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi; \
+	echo "all modules passed"
+
+## vet: go vet over every module
+vet:
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+## fuzz: a short run of each fuzz target of the codec
+fuzz:
+	cd core && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mdsf
+	cd core && $(GO) test -run '^$$' -fuzz '^FuzzSplitter$$' -fuzztime $(FUZZTIME) ./mdsf
+
+## bench: the full side-by-side benchmark (not part of CI)
+bench:
+	$(GO) run ./bench/cmd/jstpbench
+
+## deps: what the tests need beyond Go modules (the reference npm package)
+deps:
+	npm ci --ignore-scripts --prefix interop

@@ -1,0 +1,107 @@
+package jstp
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// breakableDialer dials the server over pipes and remembers the last client
+// end so a test can break it.
+type breakableDialer struct {
+	srv  *Server
+	mu   sync.Mutex
+	last *PipeEnd
+	n    int
+}
+
+func (d *breakableDialer) dial(ctx context.Context) (Transport, error) {
+	a, b := Pipe()
+	d.srv.Serve(b)
+	d.mu.Lock()
+	d.last = a
+	d.n++
+	d.mu.Unlock()
+	return a, nil
+}
+
+func (d *breakableDialer) breakLast() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last.Break()
+}
+
+func fastReconnector() Reconnector {
+	return ReconnectorFunc(func(*Connection, int, error) (time.Duration, Dialer, bool) {
+		return time.Millisecond, nil, true
+	})
+}
+
+func TestResumeAfterBreak(t *testing.T) {
+	app := MustNewApplication("app")
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	var calls sync.Map
+	app.Handle("iface", "slow", func(ctx context.Context, n float64) (float64, error) {
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return n, nil
+	})
+	app.Handle("iface", "count", func(n float64) float64 {
+		v, _ := calls.LoadOrStore(n, new(int))
+		*v.(*int)++
+		return n
+	})
+	reconnected := make(chan *Connection, 4)
+	srv, _ := testServer(t, ServerOptions{Applications: []*Application{app}, OnReconnect: func(c *Connection) { reconnected <- c }})
+	d := &breakableDialer{srv: srv}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "app", &Client{Reconnector: fastReconnector()}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Call(ctx, "iface", "count", 1); err != nil {
+		t.Fatal(err)
+	}
+	// A call in flight when the pipe breaks: its answer is lost.
+	slowErr := make(chan error, 1)
+	go func() {
+		_, err := conn.Call(ctx, "iface", "slow", 7)
+		slowErr <- err
+	}()
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("server never received the slow call")
+	}
+	d.breakLast()
+	close(release)
+	select {
+	case err := <-slowErr:
+		if !errors.Is(err, ErrCallbackLost) {
+			t.Fatalf("slow call: %v, want ErrCallbackLost", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("slow call hung")
+	}
+	select {
+	case <-reconnected:
+	case <-ctx.Done():
+		t.Fatal("no resume")
+	}
+	res, err := conn.Call(ctx, "iface", "count", 2)
+	if err != nil || res[0] != 2.0 {
+		t.Fatalf("after resume: %v %v", res, err)
+	}
+	if got := conn.Session().lastID; got != 3 {
+		t.Fatalf("client ids continued to %d, want 3", got)
+	}
+}
