@@ -13,4 +13,6 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
+require github.com/Masterminds/semver/v3 v3.5.0 // indirect
+
 replace github.com/jstp-go/jstp/conformance => ../../conformance

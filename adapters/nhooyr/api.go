@@ -1,5 +1,3 @@
-//go:build jstpengine
-
 package nhooyr
 
 import (
