@@ -39,11 +39,11 @@ func NewServer(opts jstp.ServerOptions, cfg *ServerConfig) (*Server, error) {
 	return newServer(srv, true, cfg), nil
 }
 
-// NewServerFor returns a Server that serves an existing jstp.Server over
+// Wrap returns a Server that serves an existing jstp.Server over
 // WebSocket, for example one that is also served over TCP by another
 // adapter, so that a client may resume its session over either. Shutting
 // the Server down ends only the connections it carries; srv stays up.
-func NewServerFor(srv *jstp.Server, cfg *ServerConfig) *Server {
+func Wrap(srv *jstp.Server, cfg *ServerConfig) *Server {
 	return newServer(srv, false, cfg)
 }
 

@@ -241,7 +241,7 @@ func (s *Server) Addr() net.Addr {
 // Shutdown shuts the server down gracefully: it stops accepting, closes
 // every connection with a closing handshake and waits until they are all
 // gone, leaving no goroutine behind. A Server made by NewServer also shuts
-// down its jstp.Server; one made by NewServerFor leaves it running (only
+// down its jstp.Server; one made by Wrap leaves it running (only
 // the connections over this Server end). When ctx ends first, the remaining
 // connections are cut and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {

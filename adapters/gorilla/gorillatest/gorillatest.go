@@ -26,7 +26,7 @@ func Factory() conformance.Factory {
 // (leaving srv itself to its owner).
 func Listen(t testing.TB, srv *jstp.Server) string {
 	t.Helper()
-	ws := gorilla.NewServerFor(srv, nil)
+	ws := gorilla.Wrap(srv, nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("gorillatest: listen: %v", err)

@@ -27,7 +27,7 @@ func Factory() conformance.Factory {
 // (leaving srv itself to its owner).
 func Listen(t testing.TB, srv *jstp.Server) string {
 	t.Helper()
-	ws := nhooyr.NewServerFor(srv, nil)
+	ws := nhooyr.Wrap(srv, nil)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("nhooyrtest: listen: %v", err)
