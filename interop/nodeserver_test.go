@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jstp-go/jstp/adapters/gobwas"
 	"github.com/jstp-go/jstp/adapters/gorilla"
 	"github.com/jstp-go/jstp/adapters/nhooyr"
 	"github.com/jstp-go/jstp/adapters/tcp"
@@ -54,6 +55,10 @@ var goClients = []goClient{
 	}},
 	{name: "nhooyr-ws", heartbeat: true, dialer: func(s *nodeServer, hb bool) jstp.Dialer {
 		return nhooyr.Dialer(nil, pick(hb, s.wsHeartbeat, s.ws))
+	}},
+	{name: "gobwas-ws", heartbeat: true, dialer: func(s *nodeServer, hb bool) jstp.Dialer {
+		url := pick(hb, s.wsHeartbeat, s.ws)
+		return func(ctx context.Context) (jstp.Transport, error) { return gobwas.Dial(ctx, nil, url) }
 	}},
 	{name: "tcp", dialer: func(s *nodeServer, _ bool) jstp.Dialer { return tcp.Dialer(nil, s.tcp) }},
 	{name: "unix", dialer: func(s *nodeServer, _ bool) jstp.Dialer { return tcp.Dialer(nil, s.unix) }},
