@@ -338,8 +338,10 @@ func absID(id int64) int64 {
 func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pendingCall) (int64, error) {
 	c.mu.Lock()
 	if c.closing || c.finished {
-		c.mu.Unlock()
-		return 0, ErrClosed
+		if !c.bufferWhenGone(p) {
+			c.mu.Unlock()
+			return 0, ErrClosed
+		}
 	}
 	s := c.session
 	if s == nil {
@@ -362,6 +364,20 @@ func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pe
 		ts.flush()
 	}
 	return id, nil
+}
+
+// bufferWhenGone reports whether a message may still be numbered and
+// buffered although the connection has ended: an event (p == nil) on a
+// server connection that lost its transport, whose session the client may
+// still resume — the event is then delivered on the resumed connection.
+// Caller holds c.mu.
+func (c *Connection) bufferWhenGone(p *pendingCall) bool {
+	if p != nil || c.server == nil || c.session == nil {
+		return false
+	}
+	c.session.mu.Lock()
+	defer c.session.mu.Unlock()
+	return c.session.conn == nil || c.session.conn == c
 }
 
 // sendUnnumbered sends a callback, pong or handshake message on ts.
@@ -894,6 +910,10 @@ func (c *Connection) onCall(ts *transportState, data []byte, obj mdsf.Object, he
 		c.sendCallback(ts, id, res, err)
 	}
 	if c.server != nil {
+		if c.server.isClosed() {
+			c.sendCallback(ts, id, nil, ErrInternalAPIError)
+			return
+		}
 		c.server.goHandler(run)
 	} else {
 		go run()

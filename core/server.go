@@ -229,39 +229,52 @@ func (s *Server) UpdateApplications(apps ...*Application) error {
 	return nil
 }
 
-// Shutdown stops serving: new transports are closed at once, every
-// connection is closed, and Shutdown waits for running method handlers and
-// session storage writes, until ctx is done.
+// Shutdown stops serving gracefully: new transports are closed at once and
+// new calls are answered with code 16; methods already running are given
+// until ctx is done to finish and send their answers; then every
+// connection is closed and Shutdown waits for the transports to report
+// their close. If ctx ends first, running methods see their contexts
+// cancelled and Shutdown returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
+	s.mu.Unlock()
+	err := s.handlers.wait(ctx)
+	s.mu.Lock()
 	conns := make([]*Connection, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
 	s.baseCancel()
-	var wg sync.WaitGroup
+	var pending []*transportState
 	for _, c := range conns {
 		if ts := c.beginClose(); ts != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				select {
-				case <-ts.closed:
-				case <-ctx.Done():
-				}
-			}()
+			pending = append(pending, ts)
 		}
 	}
-	wg.Wait()
+	for _, ts := range pending {
+		select {
+		case <-ts.closed:
+		case <-ctx.Done():
+		}
+	}
 	for _, c := range conns {
 		c.finish(ErrServerClosed)
 	}
-	if err := s.handlers.wait(ctx); err != nil {
-		return err
+	if err == nil {
+		err = s.handlers.wait(ctx)
 	}
-	return ctx.Err()
+	if err == nil {
+		err = ctx.Err()
+	}
+	return err
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 // Close shuts the server down without a deadline.
@@ -360,10 +373,13 @@ func (s *Server) completeHandshake(c *Connection, ts *transportState, name, vers
 	msg := []byte("{handshake:[0],ok:")
 	msg = mdsf.AppendString(msg, sess.id)
 	msg = append(msg, '}')
+	// Register before answering, so a client that closes right after the
+	// answer is seen to disconnect.
+	s.register(c, sess, app)
 	if !c.bind(ts, app, version, sess, msg, 0, false) {
+		s.unregister(c)
 		return nil
 	}
-	s.register(c, sess, app)
 	c.log.emit(LogEvent{Kind: LogHandshake, Conn: c})
 	if s.opts.OnConnect != nil {
 		s.opts.OnConnect(c)
@@ -410,10 +426,11 @@ func (s *Server) resume(ctx context.Context, c *Connection, ts *transportState, 
 			<-ots.closed
 		}
 	}
+	s.register(c, sess, app)
 	if !c.bind(ts, app, version, sess, msg, int64(received), true) {
+		s.unregister(c)
 		return nil
 	}
-	s.register(c, sess, app)
 	c.log.emit(LogEvent{Kind: LogHandshake, Conn: c})
 	if s.opts.OnReconnect != nil {
 		s.opts.OnReconnect(c)
@@ -474,6 +491,12 @@ func (s *Server) register(c *Connection, sess *Session, app *Application) {
 	}
 	s.clients[c] = struct{}{}
 	s.sessions[sess.id] = &sessionEntry{s: sess, app: app}
+}
+
+func (s *Server) unregister(c *Connection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, c)
 }
 
 // connectionClosed forgets a closed connection and stores its session.
@@ -562,8 +585,17 @@ func encodeArgs(args []any) ([]byte, error) {
 	return mdsf.Append(nil, args)
 }
 
-// emitPayload sends an event whose arguments are already encoded.
+// emitPayload sends an event whose arguments are already encoded. On a
+// server connection replaced by a resumption of its session, the event goes
+// to the connection that now holds the session.
 func (c *Connection) emitPayload(iface, name string, payload []byte) error {
+	if c.server != nil && c.isClosing() {
+		if s := c.Session(); s != nil {
+			if now := s.Connection(); now != nil && now != c {
+				return now.emitPayload(iface, name, payload)
+			}
+		}
+	}
 	_, err := c.sendNumbered(func(b []byte, id int64) []byte {
 		b = append(b, "{event:["...)
 		b = appendID(b, id)
