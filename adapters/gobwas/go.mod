@@ -8,4 +8,10 @@ replace github.com/jstp-go/jstp/core => ../../core
 
 require github.com/jstp-go/jstp/conformance v0.0.0
 
+require (
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/ws v1.5.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)
+
 replace github.com/jstp-go/jstp/conformance => ../../conformance
