@@ -89,6 +89,7 @@ func testReconnectorNotAfterCloseDuringRedial(e *env) {
 	e.eventually("the redial to start", func() bool { return c.d.count() == 2 })
 	c.Close()
 	await(e, c.Done(), "Done() after Close during a redial")
+	drain(c.d.dialed)
 	c.d.unhold()
 	quiet(e, c.d.dialed, "a dial after Close")
 	if n := c.d.count(); n != 2 {
@@ -151,6 +152,13 @@ func testReconnectorRetries(e *env) {
 	if n := c.d.count(); n != 4 {
 		e.t.Errorf("dialed %d times, want 4 (connect, 2 failures, success)", n)
 	}
+	// A success resets the count: the next drop starts at attempt 0 again.
+	drain(c.rec.asked)
+	c.brk()
+	if got := await(e, c.rec.asked, "the reconnector after the second drop"); got != 0 {
+		e.t.Errorf("after a successful reconnect the next drop starts at attempt %d, want 0", got)
+	}
+	await(e, fx.resumed, "the second resume")
 }
 
 // A reconnector that gives up ends the connection: Done closes and calls
@@ -188,10 +196,27 @@ func testReconnectorManual(e *env) {
 	}
 }
 
-// The default reconnector exists and a client without one gets it.
+// The default reconnector follows the reference's schedule: 1 s plus 0-1 s
+// of jitter, doubling after each failure up to 32 s, never giving up. It is
+// checked by asking it, not by waiting for it.
 func testReconnectorDefault(e *env) {
-	if jstp.DefaultReconnector() == nil {
-		e.t.Errorf("DefaultReconnector() is nil")
+	r := jstp.DefaultReconnector()
+	if r == nil {
+		e.fatalf("DefaultReconnector() is nil")
+	}
+	for _, tc := range []struct {
+		attempt int
+		base    time.Duration
+	}{{0, time.Second}, {1, 2 * time.Second}, {2, 4 * time.Second}, {4, 16 * time.Second}, {5, 32 * time.Second}, {9, 32 * time.Second}, {60, 32 * time.Second}} {
+		for i := 0; i < 20; i++ {
+			delay, dial, ok := r.NextAttempt(nil, tc.attempt, errors.New("lost"))
+			if !ok || dial != nil {
+				e.fatalf("attempt %d: ok=%v dial=%v; the default reconnector never gives up and keeps the dialer", tc.attempt, ok, dial != nil)
+			}
+			if delay < tc.base || delay > tc.base+time.Second+time.Millisecond {
+				e.fatalf("attempt %d: delay %v, want %v plus 0-1 s", tc.attempt, delay, tc.base)
+			}
+		}
 	}
 }
 

@@ -104,8 +104,9 @@ func RunWith(t *testing.T, f Factory, opts Options) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	all := orderedCases()
 	known := map[string]bool{}
-	for _, c := range cases {
+	for _, c := range all {
 		parts := strings.Split(c.name, "/")
 		for i := range parts {
 			known[strings.Join(parts[:i+1], "/")] = true
@@ -121,16 +122,41 @@ func RunWith(t *testing.T, f Factory, opts Options) {
 	for _, name := range stale {
 		t.Errorf("conformance: Options.Skip names %q, which is not a subtest", name)
 	}
-	runTree(t, f, opts, "", cases)
+	runTree(t, f, opts, "", all)
 }
 
 // Names returns the full names of all subtests, in the order they run. The
 // README's table of PROTOCOL.md rows refers to these names.
 func Names() []string {
-	out := make([]string, len(cases))
-	for i, c := range cases {
+	all := orderedCases()
+	out := make([]string, len(all))
+	for i, c := range all {
 		out[i] = c.name
 	}
+	return out
+}
+
+// groupOrder is the order groups run in: from the first message to the
+// last resort.
+var groupOrder = []string{
+	"Handshake", "Call", "Events", "Inspect", "Ping", "Heartbeat", "Resume",
+	"Reconnector", "Client", "Versions", "Broadcast", "Server", "BadInput", "Transport",
+}
+
+// orderedCases returns the registered cases grouped in groupOrder, keeping
+// the registration order within a group.
+func orderedCases() []testCase {
+	rank := func(name string) int {
+		head, _, _ := strings.Cut(name, "/")
+		for i, g := range groupOrder {
+			if g == head {
+				return i
+			}
+		}
+		return len(groupOrder)
+	}
+	out := append([]testCase(nil), cases...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].name) < rank(out[j].name) })
 	return out
 }
 

@@ -74,6 +74,17 @@ func await[T any](e *env, ch <-chan T, what string) T {
 	return zero
 }
 
+// drain discards what ch holds now.
+func drain[T any](ch <-chan T) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
+}
+
 // quiet checks that ch delivers nothing during quietWindow.
 func quiet[T any](e *env, ch <-chan T, what string) {
 	e.t.Helper()
@@ -150,8 +161,8 @@ type tapDialer struct {
 	addr string
 	log  *wireLog
 
-	mu    sync.Mutex
-	taps  []*tap
+	mu     sync.Mutex
+	taps   []*tap
 	fail   int           // fail this many dials before dialing for real
 	dials  int32         // number of dial attempts
 	gate   chan struct{} // when non-nil, dials wait until it is closed

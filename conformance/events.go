@@ -422,7 +422,7 @@ func testHeartbeatClient(e *env) {
 // heartbeat runs, does not disturb the server (reference issue #217).
 func testHeartbeatClientVanishes(e *env) {
 	fx := e.newFixture(func(o *jstp.ServerOptions) { o.HeartbeatInterval = 5 * time.Millisecond })
-	for i := 0; i < 5; i++ {
+	for i := 0; i < 20; i++ {
 		rc := e.raw(fx.addr)
 		rc.handshake(appName)
 		if i%2 == 0 {

@@ -56,7 +56,8 @@ type serverOpts func(*jstp.ServerOptions)
 //	iface.fail()               -> error [42, 'custom', 1, 'x']
 //	iface.plainError()         -> a plain Go error (answered as 16)
 //	iface.panic()              -> panics (answered as 16)
-//	iface.block(n)             -> waits for release, then n
+//	iface.block(n)             -> waits for release (or its context), then n
+//	iface.hold(n)              -> waits for release, ignoring its context, then n
 //	iface.count(...args)       -> counts executions, returns the count
 //	iface.emit(name, ...args)  -> emits event iface.name(args) back to the caller
 //	iface.setState(k, v)       -> stores v under k in the session
@@ -167,6 +168,16 @@ func (e *env) testApp(name string, fx *fixture) *jstp.Application {
 		case <-e.ctx.Done():
 			return 0, e.ctx.Err()
 		}
+	})
+	// hold is block ignoring its context: it returns only when released.
+	e.handle(a, "iface", "hold", func(n int) int {
+		fx.exec("hold", []any{n})
+		fx.blocked <- n
+		select {
+		case <-fx.release:
+		case <-e.ctx.Done():
+		}
+		return n
 	})
 	a.HandleRaw("iface", "count", -1, func(ctx context.Context, conn *jstp.Connection, args []any) ([]any, error) {
 		fx.exec("count", args)

@@ -110,6 +110,7 @@ func testHandshakeBadLogin(e *env) {
 	if !errors.As(err, &re) || re.Code != jstp.CodeAuthFailed {
 		e.t.Errorf("error %v is not a *RemoteError with code 11", err)
 	}
+	drain(c.d.dialed)
 	quiet(e, c.d.dialed, "redial after a failed handshake")
 	if n := c.d.count(); n != 1 {
 		e.t.Errorf("dialed %d times, want 1 (no reconnect after a failed handshake)", n)

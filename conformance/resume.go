@@ -257,7 +257,7 @@ func testResumePendingCallResent(e *env) {
 func testResumeIDsContinue(e *env) {
 	fx := e.newFixture()
 	c := e.connect(fx.addr, appName)
-	c.call("echo")                 // 1
+	c.call("echo")                                   // 1
 	if err := c.Emit("iface", "hello"); err != nil { // 2
 		e.fatalf("Emit: %v", err)
 	}
@@ -404,10 +404,15 @@ type recordingStorage struct {
 	mu       sync.Mutex
 	data     map[string]string
 	sets     chan string
+	gets     chan string
 	inactive chan string
 }
 
 func (s *recordingStorage) Get(_ context.Context, id string) (*jstp.Session, error) {
+	select {
+	case s.gets <- id:
+	default:
+	}
 	s.mu.Lock()
 	text, ok := s.data[id]
 	s.mu.Unlock()
@@ -439,7 +444,7 @@ func (s *recordingStorage) SetInactive(_ context.Context, id string) error {
 // After the client expiration the session lives in the storage provider
 // (exported to a string and imported back) and can still be resumed.
 func testResumeFromStorage(e *env) {
-	store := &recordingStorage{data: map[string]string{}, sets: make(chan string, 16), inactive: make(chan string, 16)}
+	store := &recordingStorage{data: map[string]string{}, sets: make(chan string, 16), gets: make(chan string, 16), inactive: make(chan string, 16)}
 	fx := e.newFixture(func(o *jstp.ServerOptions) {
 		o.SessionStorage = store
 		o.ClientExpiration = 20 * time.Millisecond
@@ -454,12 +459,15 @@ func testResumeFromStorage(e *env) {
 		e.t.Errorf("stored session %q, want %q", got, id)
 	}
 	await(e, store.inactive, "SetInactive")
-	// Past the expiration, the server must go to the storage for it.
-	e.eventually("the client expiration to pass", func() bool { return len(fx.srv.Clients()) == 0 })
-	expired := time.After(40 * time.Millisecond)
-	<-expired
+	// Past the expiration, the server must go to the storage for it. There
+	// is no event for "the expiration passed": wait it out.
+	e.eventually("Clients() to drop the connection", func() bool { return len(fx.srv.Clients()) == 0 })
+	<-time.After(3 * 20 * time.Millisecond)
 	c.d.unhold()
 	await(e, fx.resumed, "the resume from storage")
+	if got := await(e, store.gets, "the server to read the session from storage"); got != id {
+		e.t.Errorf("storage Get(%q), want %q", got, id)
+	}
 	if got := c.call("getState", "k"); !sameValue(got, []any{"stored"}) {
 		e.t.Errorf("state after resuming from storage = %v, want [stored]", got)
 	}

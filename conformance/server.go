@@ -192,20 +192,35 @@ func testServerShutdown(e *env) {
 func testServerShutdownWaits(e *env) {
 	fx := e.newFixture()
 	c := e.connect(fx.addr, appName)
-	call := c.callAsync(false, "block", 1)
-	await(e, fx.blocked, "block(1) to start")
+	call := c.callAsync(false, "hold", 1)
+	await(e, fx.blocked, "hold(1) to start")
 	done := make(chan error, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(e.ctx, waitTimeout)
 		defer cancel()
 		done <- fx.srv.Shutdown(ctx)
 	}()
-	quiet(e, done, "Shutdown returning while a handler runs")
+	select {
+	case err := <-done:
+		e.fatalf("Shutdown returned (%v) while a handler was running", err)
+	case <-time.After(quietWindow):
+	}
 	fx.release <- struct{}{}
 	if err := await(e, done, "Shutdown after the handler finished"); err != nil {
 		e.t.Errorf("Shutdown: %v", err)
 	}
 	await(e, call, "the call")
+	// A context that ends first bounds the wait.
+	fx2 := e.newFixture()
+	c2 := e.connect(fx2.addr, appName)
+	c2.callAsync(false, "hold", 2)
+	await(e, fx2.blocked, "hold(2) to start")
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := fx2.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		e.t.Errorf("Shutdown with a handler still running past the deadline: err = %v, want DeadlineExceeded", err)
+	}
+	fx2.release <- struct{}{}
 }
 
 // After Shutdown, Serve just closes the transports it is given.
@@ -615,17 +630,28 @@ func checkAddr(e *env, what string, a net.Addr) {
 	}
 }
 
-// A long burst of messages arrives complete and in order.
+// A long burst of messages arrives complete and in order, both ways.
 func testTransportOrder(e *env) {
+	const n = 1000
 	fx := e.newFixture()
 	rc := e.raw(fx.addr)
 	rc.handshake(appName)
-	const n = 1000
+	sc := fx.serverConn()
 	for i := 1; i <= n; i++ {
-		rc.send(fmt.Sprintf("{call:[%d,'iface'],echo:[%d]}", i, i))
+		rc.send(fmt.Sprintf("{ping:[%d]}", i))
 	}
 	for i := 1; i <= n; i++ {
-		rc.expect(fmt.Sprintf("{callback:[%d],ok:[%d]}", i, i))
+		rc.expect(fmt.Sprintf("{pong:[%d]}", i))
+	}
+	go func() {
+		for i := 1; i <= n; i++ {
+			if sc.Emit("iface", "tick", i) != nil {
+				return
+			}
+		}
+	}()
+	for i := 1; i <= n; i++ {
+		rc.expect(fmt.Sprintf("{event:[-%d,'iface'],tick:[%d]}", i, i))
 	}
 }
 
