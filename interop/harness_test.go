@@ -153,8 +153,27 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // warning that mdsf's native addon is not built.
 func (p *nodeProc) Stderr() string {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
+	text := p.stderr.String()
+	p.mu.Unlock()
+	// Drop the noise of mdsf's optional native addon, which
+	// `npm ci --ignore-scripts` does not build.
+	var keep []string
+	skipping := false
+	for _, l := range strings.Split(text, "\n") {
+		switch {
+		case strings.HasPrefix(l, "Error: Cannot find module '../build/"):
+			skipping = true
+			continue
+		case skipping && (l == "Require stack:" || strings.HasPrefix(l, "- ")):
+			continue
+		case strings.HasPrefix(l, "mdsf native addon is not built"):
+			skipping = false
+			continue
+		}
+		skipping = false
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n")
 }
 
 // Output returns every stdout line so far.
@@ -193,12 +212,42 @@ func (p *nodeProc) waitFor(timeout time.Duration, what string, match func(m map[
 	}
 }
 
+// line returns stdout line i (from 0), waiting up to timeout for it.
+func (p *nodeProc) line(i int, timeout time.Duration) map[string]any {
+	p.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		p.mu.Lock()
+		if i < len(p.lines) {
+			m := p.lines[i]
+			p.mu.Unlock()
+			return m
+		}
+		exited, notify := p.exited, p.notify
+		p.mu.Unlock()
+		if exited {
+			p.t.Fatalf("node exited after %d lines\nstdout:\n%s\nstderr:\n%s", i, p.Output(), p.Stderr())
+		}
+		select {
+		case <-notify:
+		case <-deadline.C:
+			p.t.Fatalf("timed out after %v waiting for node's line %d\nstdout:\n%s\nstderr:\n%s", timeout, i, p.Output(), p.Stderr())
+		}
+	}
+}
+
 // command writes one JSON command line to the process's stdin.
 func (p *nodeProc) command(v any) {
 	p.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		p.t.Fatal(err)
+	var b []byte
+	if s, ok := v.(string); ok {
+		b = []byte(s)
+	} else {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			p.t.Fatal(err)
+		}
 	}
 	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
 		p.t.Fatalf("writing a command to node: %v", err)
