@@ -9,3 +9,23 @@ replace github.com/jstp-go/jstp/core => ../core
 require github.com/jstp-go/jstp/conformance v0.0.0
 
 replace github.com/jstp-go/jstp/conformance => ../conformance
+
+require (
+	github.com/jstp-go/jstp/adapters/gobwas v0.0.0
+	github.com/jstp-go/jstp/adapters/gorilla v0.0.0
+	github.com/jstp-go/jstp/adapters/nhooyr v0.0.0
+	github.com/jstp-go/jstp/adapters/tcp v0.0.0
+)
+
+replace (
+	github.com/jstp-go/jstp/adapters/gobwas => ../adapters/gobwas
+	github.com/jstp-go/jstp/adapters/gorilla => ../adapters/gorilla
+	github.com/jstp-go/jstp/adapters/nhooyr => ../adapters/nhooyr
+	github.com/jstp-go/jstp/adapters/tcp => ../adapters/tcp
+)
+
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/gobwas/ws v1.5.0
+	github.com/gorilla/websocket v1.5.3
+)

@@ -1,0 +1,99 @@
+// Command jstpbench runs the jstp-go benchmarks side by side with the Node
+// reference and the raw transports: see docs/performance.md. Run it from
+// the repository root (make bench runs it).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jstp-go/jstp/bench"
+)
+
+func main() {
+	bench.MaybeServe() // when started as a benchmark server
+
+	quick := flag.Bool("quick", false, "tiny counts: checks that every configuration runs")
+	points := flag.String("points", "", `points to run, separated by ";", e.g. "W1 C100 R1000 S10; rtt R5000 S10" (default: the issue's points plus round-trip latency)`)
+	adapterList := flag.String("adapters", "", "comma-separated adapters (default: "+strings.Join(bench.AdapterNames(), ",")+")")
+	out := flag.String("out", "bench/results", "directory for results.json and results.md (empty: none)")
+	mem := flag.String("mem", "10000", `idle connection counts of the memory runs, comma-separated ("" or 0: none)`)
+	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
+	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
+	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
+	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
+	flag.Parse()
+
+	cfg := bench.Config{Log: os.Stdout, ProfileDir: *profile, RunTimeout: *timeout, MemInflight: *inflight}
+	if *quick {
+		cfg.Points = bench.QuickPoints()
+		cfg.MemConns = []int{200}
+		cfg.MemInflight = 20
+	} else {
+		cfg.Points = bench.FullPoints()
+		for _, f := range strings.Split(*mem, ",") {
+			if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+				cfg.MemConns = append(cfg.MemConns, n)
+			}
+		}
+	}
+	if *points != "" {
+		cfg.Points = nil
+		for _, s := range strings.Split(*points, ";") {
+			p, err := bench.ParsePoint(s)
+			if err != nil {
+				fail(err)
+			}
+			cfg.Points = append(cfg.Points, p)
+		}
+	}
+	if *adapterList != "" {
+		cfg.Adapters = strings.Split(*adapterList, ",")
+	}
+	root, err := bench.FindRoot()
+	if err != nil {
+		fail(err)
+	}
+	if !*noNode {
+		if cfg.Node, err = bench.FindNode(root); err != nil {
+			fail(err)
+		}
+	}
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			fail(err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if rep != nil {
+		rep.Command = strings.Join(append([]string{"go run ./bench/cmd/jstpbench"}, os.Args[1:]...), " ")
+		fmt.Println()
+		rep.WriteText(os.Stdout)
+		if *out != "" {
+			if err := rep.Save(*out); err != nil {
+				fail(err)
+			}
+			fmt.Printf("\nwrote %s/results.json and %s/results.md\n", *out, *out)
+		}
+		if f := rep.Failures(); len(f) > 0 {
+			fmt.Fprintln(os.Stderr, "failures:\n  "+strings.Join(f, "\n  "))
+			os.Exit(1)
+		}
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "jstpbench:", err)
+	os.Exit(1)
+}

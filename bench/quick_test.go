@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) {
+	MaybeServe() // the test binary doubles as the benchmark's server child
+	os.Exit(m.Run())
+}
+
+// TestQuick runs every configuration of the benchmark, Node ones included,
+// with tiny counts: it keeps the benchmark code working, it measures
+// nothing worth reading.
+func TestQuick(t *testing.T) {
+	root, err := FindRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := FindNode(root)
+	if err != nil {
+		t.Fatalf("%v\n(the quick benchmark runs the Node reference for real; from the repository root run: npm ci --ignore-scripts --prefix interop)", err)
+	}
+	points := QuickPoints()
+	memConns := []int{40}
+	if testing.Short() {
+		points = points[:2]
+	}
+	var log strings.Builder
+	cfg := Config{
+		Points:      points,
+		Node:        node,
+		Dir:         t.TempDir(),
+		MemConns:    memConns,
+		MemInflight: 4,
+		RunTimeout:  time.Minute,
+		Log:         &log,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	t.Log("\n" + log.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Failures(); len(f) > 0 {
+		t.Fatalf("failed runs:\n%s", strings.Join(f, "\n"))
+	}
+	want := len(points) * (len(AdapterNames())*3 + 3) // per adapter node→go, go→go, echo; Node ws, tcp, unix
+	if len(rep.Results) != want {
+		t.Errorf("got %d results, want %d", len(rep.Results), want)
+	}
+	for _, r := range rep.Results {
+		if r.Calls != pointCalls(points, r.Point) {
+			t.Errorf("%s %s %s: %d calls completed, want %d", r.Point, r.Kind, r.Adapter, r.Calls, pointCalls(points, r.Point))
+		}
+	}
+	if len(rep.Memory) != len(AdapterNames())+2 {
+		t.Errorf("got %d memory results, want %d", len(rep.Memory), len(AdapterNames())+2)
+	}
+	for _, m := range rep.Memory {
+		if m.IdleKiB <= 0 || m.InflightConns != 4 {
+			t.Errorf("memory %s: %+v", m.Server, m)
+		}
+	}
+	var md strings.Builder
+	rep.WriteMarkdown(&md)
+	if !strings.Contains(md.String(), "| point | adapter |") {
+		t.Error("markdown report has no ratio table")
+	}
+	if err := rep.Save(t.TempDir()); err != nil {
+		t.Error(err)
+	}
+}
+
+func pointCalls(ps []Point, name string) int {
+	for _, p := range ps {
+		if p.String() == name {
+			return p.Calls()
+		}
+	}
+	return -1
+}
+
+func TestParsePoint(t *testing.T) {
+	p, err := ParsePoint("W2 C50 R1000 S1000")
+	if err != nil || p != (Point{W: 2, C: 50, R: 1000, S: 1000}) {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	p, err = ParsePoint("rtt R10 S10")
+	if err != nil || p.Window != 1 || p.String() != "rtt" || p.Calls() != 10 {
+		t.Fatalf("got %+v, %v", p, err)
+	}
+	if _, err := ParsePoint("W1 C1"); err == nil {
+		t.Fatal("a point without R and S parsed")
+	}
+	for _, p := range FullPoints() {
+		if w := p.PerConnWindow(); w < 1 || w > p.R || w*p.Conns() > maxInflight {
+			t.Errorf("%s: window %d", p, w)
+		}
+	}
+}
