@@ -161,13 +161,15 @@ type tapDialer struct {
 	addr string
 	log  *wireLog
 
-	mu     sync.Mutex
-	taps   []*tap
-	fail   int           // fail this many dials before dialing for real
-	dials  int32         // number of dial attempts
-	gate   chan struct{} // when non-nil, dials wait until it is closed
-	dropIn bool          // new taps drop incoming messages
-	dialed chan int      // receives the index of each successful dial
+	mu   sync.Mutex
+	taps []*tap
+	fail int // fail this many dials before dialing for real
+	// breakAfter is given to new taps (see tap.breakAfter).
+	breakAfter func(text string) bool
+	dials      int32         // number of dial attempts
+	gate       chan struct{} // when non-nil, dials wait until it is closed
+	dropIn     bool          // new taps drop incoming messages
+	dialed     chan int      // receives the index of each successful dial
 }
 
 // hold makes later dials wait until unhold.
@@ -212,10 +214,11 @@ func (d *tapDialer) Dial(ctx context.Context) (jstp.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	tp := &tap{inner: tr, log: d.log, index: -1}
+	tp := &tap{inner: tr, log: d.log, index: -1, closedDone: make(chan struct{})}
 	d.mu.Lock()
 	tp.index = len(d.taps)
 	tp.dropIn.Store(d.dropIn)
+	tp.breakAfter, tp.env = d.breakAfter, d.e
 	d.taps = append(d.taps, tp)
 	d.mu.Unlock()
 	select {
@@ -363,6 +366,14 @@ type tap struct {
 
 	dropOut atomic.Bool // discard outgoing messages (they are "lost in the network")
 	dropIn  atomic.Bool // discard incoming messages
+
+	// breakAfter, when set, is consulted after each incoming message is
+	// delivered; when it returns true the transport is broken at once.
+	breakAfter func(text string) bool
+	env        *env
+
+	closeOnce  sync.Once
+	closedDone chan struct{} // closed once the engine's Receiver.Closed has returned
 }
 
 func (t *tap) Start(r jstp.Receiver) { t.inner.Start(&tapReceiver{t: t, r: r}) }
@@ -391,9 +402,15 @@ func (tr *tapReceiver) Message(data []byte) {
 	if !drop {
 		tr.r.Message(data)
 	}
+	if tr.t.breakAfter != nil && tr.t.breakAfter(string(data)) {
+		go tr.t.env.breakTransport(tr.t)
+	}
 }
 
-func (tr *tapReceiver) Closed(err error) { tr.r.Closed(err) }
+func (tr *tapReceiver) Closed(err error) {
+	tr.r.Closed(err)
+	tr.t.closeOnce.Do(func() { close(tr.t.closedDone) })
+}
 
 // --- raw connections ---------------------------------------------------------
 

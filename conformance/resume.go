@@ -26,6 +26,7 @@ func init() {
 		testCase{"ResendOriginalArgs", testResumeResendOriginalArgs},
 		testCase{"CallbackLostReported", testResumeCallbackLostReported},
 		testCase{"Twice", testResumeTwice},
+		testCase{"DropRightAfterResume", testResumeDropRightAfterResume},
 		testCase{"FromStorage", testResumeFromStorage},
 		testCase{"ServerNotifications", testResumeServerNotifications},
 	)
@@ -36,14 +37,35 @@ func init() {
 // resumed connection.
 func (fx *fixture) breakAndResume(c *client) *jstp.Connection {
 	fx.e.t.Helper()
+	c.d.mu.Lock()
 	before := len(c.d.taps)
+	c.d.mu.Unlock()
 	c.rec.allow(nil)
 	c.brk()
-	sc := await(fx.e, fx.resumed, "the server's OnReconnect after the break")
+	var sc *jstp.Connection
+	select {
+	case sc = <-fx.resumed:
+	case <-time.After(waitTimeout):
+		all, _ := c.log.snapshot()
+		fx.e.fatalf("timed out after %v waiting for the server's OnReconnect after the break "+
+			"(reconnector consulted %d times, %d dials, client connected: %v, done: %v); wire:\n%s",
+			waitTimeout, len(c.rec.asked), c.d.count(), c.Connected(), isDone(c.Done()), dumpWire(all))
+	case <-fx.e.ctx.Done():
+		fx.e.fatalf("aborted while waiting for the resume")
+	}
 	c.log.waitFor(fx.e, "the resume answer", func(m wireMsg) bool {
 		return m.dir == in && m.transport >= before && strings.HasPrefix(m.text, "{handshake:[0],ok:")
 	})
 	return sc
+}
+
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // After a drop the client resumes the same session: state stored before the
@@ -395,6 +417,51 @@ func testResumeTwice(e *env) {
 	}
 	if n := c.d.count(); n != 4 {
 		e.t.Errorf("dialed %d times, want 4", n)
+	}
+}
+
+// A transport that drops right after a successful resume is resumed again:
+// the client never ends up neither connected, nor reconnecting, nor done.
+// The client's log hook breaks the new transport at the moment the engine
+// reports the successful reconnection, and waits until the engine has
+// processed the close, so the drop lands inside the reconnection loop's
+// final steps.
+func testResumeDropRightAfterResume(e *env) {
+	fx := e.newFixture()
+	var (
+		self  *client
+		once  sync.Once
+		ready = make(chan struct{})
+	)
+	hook := func(ev jstp.LogEvent) {
+		if ev.Kind != jstp.LogReconnect || ev.Err != nil {
+			return
+		}
+		once.Do(func() {
+			<-ready
+			tp := self.d.last()
+			e.breakTransport(tp)
+			select {
+			case <-tp.closedDone:
+			case <-time.After(waitTimeout):
+			}
+		})
+	}
+	c := e.connect(fx.addr, appName, func(cl *jstp.Client) { cl.Hook = hook })
+	self = c
+	close(ready)
+	c.rec.allow(nil)
+	c.brk()
+	await(e, fx.resumed, "the first resume")
+	select {
+	case <-fx.resumed:
+	case <-time.After(waitTimeout):
+		e.fatalf("the transport dropped right after a successful resume and the client did not reconnect "+
+			"(reconnector consulted %d times, %d dials, connected: %v, done: %v)",
+			len(c.rec.asked), c.d.count(), c.Connected(), isDone(c.Done()))
+	}
+	if got := c.call("echo", "ok"); !sameValue(got, []any{"ok"}) {
+		e.t.Errorf("echo after two resumes = %v", got)
 	}
 }
 
