@@ -41,7 +41,7 @@ var browserChecks = []string{
 }
 
 // wsServers are the Go WebSocket adapters' servers the browser talks to.
-var wsServers = []goServer{goServers[0], goServers[1]}
+var wsServers = goServers[:3]
 
 // TestBrowser loads the reference's browser bundle (dist/jstp.umd.js) in
 // headless Chromium and has it talk to each Go WebSocket adapter's server.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jstp-go/jstp/adapters/gobwas"
 	"github.com/jstp-go/jstp/adapters/gorilla"
 	"github.com/jstp-go/jstp/adapters/nhooyr"
 	"github.com/jstp-go/jstp/adapters/tcp"
@@ -35,6 +36,13 @@ var goServers = []goServer{
 		must(t, err)
 		l := localListener(t)
 		serveUntilCleanup(t, func() error { return s.Serve(l) }, s.Shutdown, http.ErrServerClosed)
+		return map[string]any{"transport": "ws", "url": "ws://" + l.Addr().String() + "/"}
+	}},
+	{name: "gobwas-ws", start: func(t *testing.T, g *goApp) map[string]any {
+		s, err := gobwas.NewServer(g.options(), nil)
+		must(t, err)
+		l := localListener(t)
+		serveUntilCleanup(t, func() error { return s.Serve(l) }, s.Shutdown, gobwas.ErrServerClosed)
 		return map[string]any{"transport": "ws", "url": "ws://" + l.Addr().String() + "/"}
 	}},
 	{name: "tcp", start: func(t *testing.T, g *goApp) map[string]any {

@@ -57,8 +57,7 @@ var goClients = []goClient{
 		return nhooyr.Dialer(nil, pick(hb, s.wsHeartbeat, s.ws))
 	}},
 	{name: "gobwas-ws", heartbeat: true, dialer: func(s *nodeServer, hb bool) jstp.Dialer {
-		url := pick(hb, s.wsHeartbeat, s.ws)
-		return func(ctx context.Context) (jstp.Transport, error) { return gobwas.Dial(ctx, nil, url) }
+		return gobwas.Dialer(nil, pick(hb, s.wsHeartbeat, s.ws))
 	}},
 	{name: "tcp", dialer: func(s *nodeServer, _ bool) jstp.Dialer { return tcp.Dialer(nil, s.tcp) }},
 	{name: "unix", dialer: func(s *nodeServer, _ bool) jstp.Dialer { return tcp.Dialer(nil, s.unix) }},
