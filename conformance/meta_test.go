@@ -1,0 +1,138 @@
+package conformance_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jstp-go/jstp/conformance"
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// The suite must be able to fail. TestSuiteCatchesFaults runs selected
+// subtests in a child process against deliberately broken factories and
+// checks that each fault is reported where it should be.
+
+const faultEnv = "CONFORMANCE_FAULT"
+
+// TestFaultyFactory is the child: it runs the suite against the factory
+// named by CONFORMANCE_FAULT. It does nothing in a normal run.
+func TestFaultyFactory(t *testing.T) {
+	fault := os.Getenv(faultEnv)
+	if fault == "" {
+		t.Skip("only run as a child of TestSuiteCatchesFaults")
+	}
+	f := conformance.PipeFactory()
+	opts := conformance.Options{}
+	switch fault {
+	case "swap":
+		dial := f.Dial
+		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+			tr, err := dial(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &swapTransport{Transport: tr}, nil
+		}
+		brk := f.Break
+		f.Break = func(tr jstp.Transport) { brk(tr.(*swapTransport).Transport) }
+	case "leak":
+		dial := f.Dial
+		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+			go func() { select {} }() // a goroutine that never ends
+			return dial(ctx, addr)
+		}
+	case "slowclose":
+		dial := f.Dial
+		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+			tr, err := dial(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &slowCloseTransport{Transport: tr}, nil
+		}
+		opts.Timeout = 300 * time.Millisecond
+	case "nobreak":
+		f.Break = func(jstp.Transport) {} // "breaks" nothing
+	case "skip":
+		opts.Skip = map[string]string{"Ping/Wire": "declared by the meta test", "No/Such": "stale"}
+	}
+	conformance.RunWith(t, f, opts)
+}
+
+// swapTransport delivers incoming messages after the first in swapped
+// pairs.
+type swapTransport struct{ jstp.Transport }
+
+func (s *swapTransport) Start(r jstp.Receiver) { s.Transport.Start(&swapReceiver{r: r}) }
+
+type swapReceiver struct {
+	r    jstp.Receiver
+	n    int
+	held []byte
+}
+
+func (s *swapReceiver) Message(data []byte) {
+	if s.n++; s.n == 1 {
+		s.r.Message(data)
+		return
+	}
+	if s.held == nil {
+		s.held = append([]byte(nil), data...)
+		return
+	}
+	s.r.Message(data)
+	s.r.Message(s.held)
+	s.held = nil
+}
+
+func (s *swapReceiver) Closed(err error) { s.r.Closed(err) }
+
+// slowCloseTransport takes a second to close.
+type slowCloseTransport struct {
+	jstp.Transport
+	once sync.Once
+}
+
+func (s *slowCloseTransport) Close() error {
+	s.once.Do(func() { time.Sleep(time.Second) }) // the fault under test: a slow Close
+	return s.Transport.Close()
+}
+
+func TestSuiteCatchesFaults(t *testing.T) {
+	if os.Getenv(faultEnv) != "" {
+		t.Skip("child process")
+	}
+	if testing.Short() {
+		t.Skip("spawns child test processes")
+	}
+	for _, tc := range []struct {
+		fault, run string
+		want       []string // substrings the child's output must contain
+		pass       bool     // the child must pass
+	}{
+		{"swap", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "wire answer mismatch"}, false},
+		{"leak", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "goroutines left behind"}, false},
+		{"slowclose", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "watchdog:"}, false},
+		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
+		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultyFactory$/^"+strings.ReplaceAll(tc.run, "/", "$/^")+"$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), faultEnv+"="+tc.fault)
+			out, err := cmd.CombinedOutput()
+			if passed := err == nil; passed != tc.pass {
+				t.Errorf("child passed = %v, want %v\n%s", passed, tc.pass, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("child output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
