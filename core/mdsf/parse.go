@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -72,6 +73,14 @@ type parser struct {
 
 func parse(s string) (any, error) {
 	p := parser{s: s}
+	if len(s) <= 4096 {
+		// Size the first arena chunks from an upper bound on the number
+		// of array elements and object members, so that a typical message
+		// needs one chunk of each.
+		commas := strings.Count(s, ",")
+		p.vChunk = min(commas+strings.Count(s, "[")+1, 256)
+		p.mChunk = min(commas+strings.Count(s, "{")+1, 128)
+	}
 	p.st = scratchPool.Get().(*scratch)
 	v, ok := p.value()
 	if ok {
@@ -82,8 +91,10 @@ func parse(s string) (any, error) {
 		}
 	}
 	st := p.st
-	clear(st.vals[:cap(st.vals)])
-	clear(st.mems[:cap(st.mems)])
+	// Popped entries are cleared as the parser goes; after an error the
+	// stacks may still hold some.
+	clear(st.vals)
+	clear(st.mems)
 	st.vals, st.mems = st.vals[:0], st.mems[:0]
 	if cap(st.buf) > 1<<16 {
 		st.buf = nil
@@ -292,11 +303,8 @@ func (p *parser) allocVals(n int) []any {
 		if n > 64 {
 			return make([]any, n)
 		}
-		switch {
-		case p.vChunk == 0:
-			p.vChunk = 16
-		case p.vChunk < 1024:
-			p.vChunk *= 2
+		if p.vArena != nil || p.vChunk == 0 {
+			p.vChunk = min(max(2*p.vChunk, 16), 1024)
 		}
 		p.vArena = make([]any, max(p.vChunk, n))
 	}
@@ -313,11 +321,8 @@ func (p *parser) allocMems(n int) []Member {
 		if n > 32 {
 			return make([]Member, n)
 		}
-		switch {
-		case p.mChunk == 0:
-			p.mChunk = 8
-		case p.mChunk < 512:
-			p.mChunk *= 2
+		if p.mArena != nil || p.mChunk == 0 {
+			p.mChunk = min(max(2*p.mChunk, 8), 512)
 		}
 		p.mArena = make([]Member, max(p.mChunk, n))
 	}

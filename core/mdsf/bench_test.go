@@ -1,0 +1,143 @@
+package mdsf
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// benchCorpus is the realistic corpus of the benchmarks: JSTP messages of
+// the common kinds and a 1 KiB and a 1 MiB payload.
+var benchCorpus = func() []struct{ name, text string } {
+	record := func(i int) string {
+		return fmt.Sprintf("{id:%d,name:'user %d',email:'user%d@example.com',active:%v,score:%d.%d,tags:['a','b\\'s','c'],address:{city:'Kyiv',zip:'0%d'}}",
+			i, i, i, i%2 == 0, i*7, i%10, 1000+i)
+	}
+	payload := func(size int) string {
+		var b strings.Builder
+		b.WriteString("{callback:[42],ok:[[")
+		for i := 0; b.Len() < size-40; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(record(i))
+		}
+		b.WriteString("]]}")
+		return b.String()
+	}
+	return []struct{ name, text string }{
+		{"call", "{call:[1,'iface'],method:['a',2]}"},
+		{"callback", "{callback:[17],ok:['result',{count:3,items:[1,2,3],done:true}]}"},
+		{"event", "{event:[-5,'chat'],message:['Hello, world!',{from:'alice',at:1718000000000}]}"},
+		{"handshake", "{handshake:[0,'app@1.2.0'],login:['user','secret']}"},
+		{"payload1KiB", payload(1 << 10)},
+		{"payload1MiB", payload(1 << 20)},
+	}
+}()
+
+// toJSON writes a generic value as the equivalent JSON text.
+func toJSON(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case Object:
+		b = append(b, '{')
+		for i, m := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, m.Key)
+			b = append(b, ':')
+			b = toJSON(b, m.Value)
+		}
+		return append(b, '}')
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = toJSON(b, e)
+		}
+		return append(b, ']')
+	}
+	j, _ := json.Marshal(v)
+	return append(b, j...)
+}
+
+func BenchmarkParse(b *testing.B) {
+	for _, c := range benchCorpus {
+		data := []byte(c.text)
+		v, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		jsonData := toJSON(nil, v)
+		b.Run(c.name+"/mdsf", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(jsonData)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var v any
+				if err := json.Unmarshal(jsonData, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkWrite(b *testing.B) {
+	for _, c := range benchCorpus {
+		v, err := ParseString(c.text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var jv any
+		if err := json.Unmarshal(toJSON(nil, v), &jv); err != nil {
+			b.Fatal(err)
+		}
+		size, _ := Stringify(v)
+		jsonSize, _ := json.Marshal(jv)
+		b.Run(c.name+"/mdsf", func(b *testing.B) {
+			b.SetBytes(int64(len(size)))
+			b.ReportAllocs()
+			var buf []byte
+			for b.Loop() {
+				var err error
+				if buf, err = Append(buf[:0], v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(jsonSize)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := json.Marshal(jv); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestCallMessageAllocations(t *testing.T) {
+	data := []byte("{call:[1,'iface'],method:['a',2]}")
+	if _, err := Parse(data); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(200, func() { _, _ = Parse(data) })
+	t.Logf("Parse(%s): %.0f allocations", data, allocs)
+	if allocs > 8 {
+		t.Errorf("Parse of a typical call message makes %.0f allocations, want at most 8", allocs)
+	}
+}

@@ -1,0 +1,92 @@
+package mdsf
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"{call:[1,'iface'],method:['a',2]}", "[,1,,]", "'\\u{1F600}\\ud800\\x41\\101'",
+		"-0x1F", ".5e-3", "{a:1,/*c*/b:[//x\n]}", "{'1':1,a:2,'0':3,a:4}", "'\xff\xed\xa0\x80'",
+		"1e400", "-+1", "undefined", "{__proto__:1}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := Parse(data)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(data) {
+				t.Fatalf("Parse(%q): bad error %v", data, err)
+			}
+			return
+		}
+		out, err := Stringify(v)
+		if err != nil {
+			t.Fatalf("Stringify(Parse(%q)): %v", data, err)
+		}
+		if strings.Contains(out, "Infinity") {
+			return // 1e400 reads as Infinity, which no mdsf parser reads back
+		}
+		v2, err := ParseString(out)
+		if err != nil {
+			t.Fatalf("Parse(Stringify(Parse(%q))) = Parse(%q): %v", data, out, err)
+		}
+		// A round trip may only lose trailing holes, as in the reference.
+		out2, err := Stringify(v2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out2 != out && !strings.Contains(out, ",]") {
+			t.Fatalf("round trip of %q changed %q into %q", data, out, out2)
+		}
+	})
+}
+
+func FuzzSplitter(f *testing.F) {
+	f.Add([]byte("{a:1}\x00{b:"), uint8(3), uint8(16))
+	f.Add([]byte("\x00\x00x"), uint8(1), uint8(1))
+	f.Add(bytes.Repeat([]byte("ab\x00"), 40), uint8(7), uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, chunk, limit uint8) {
+		s := Splitter{MaxSize: int(limit)}
+		max := int(limit)
+		if max == 0 {
+			max = MaxMessageSize
+		}
+		size := int(chunk%32) + 1
+		var got bytes.Buffer
+		var tooLarge bool
+		for rest := data; len(rest) > 0; {
+			n := min(size, len(rest))
+			err := s.Feed(rest[:n], func(msg []byte) error {
+				if bytes.IndexByte(msg, 0) >= 0 {
+					t.Fatalf("message %q holds a NUL", msg)
+				}
+				got.Write(msg)
+				got.WriteByte(0)
+				return nil
+			})
+			rest = rest[n:]
+			if err != nil {
+				if !errors.Is(err, ErrMessageTooLarge) {
+					t.Fatal(err)
+				}
+				tooLarge = true
+				break
+			}
+			if s.Buffered() > max {
+				t.Fatalf("Buffered() = %d over the limit %d", s.Buffered(), max)
+			}
+		}
+		if tooLarge {
+			return
+		}
+		want := data[:bytes.LastIndexByte(data, 0)+1]
+		if !bytes.Equal(got.Bytes(), want) || s.Buffered() != len(data)-len(want) {
+			t.Fatalf("split %q into %q with %d buffered", data, got.Bytes(), s.Buffered())
+		}
+	})
+}
