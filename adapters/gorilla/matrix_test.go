@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jstp-go/jstp/adapters/gobwas"
+	"github.com/jstp-go/jstp/adapters/gobwas/gobwastest"
 	"github.com/jstp-go/jstp/adapters/gorilla"
 	"github.com/jstp-go/jstp/adapters/gorilla/gorillatest"
 	"github.com/jstp-go/jstp/adapters/nhooyr"
@@ -16,29 +18,36 @@ import (
 )
 
 // TestCrossAdapter runs the conformance suite with the server of one
-// WebSocket adapter and the client of another. (gobwas joins the matrix
-// once its test factory exists.)
+// WebSocket adapter and the client of another, for every ordered pair of
+// gorilla, nhooyr and gobwas. (Each adapter runs it against itself in its
+// own module.)
 func TestCrossAdapter(t *testing.T) {
-	matrix := []struct {
-		name           string
-		server, client conformance.Factory
+	adapters := []struct {
+		name    string
+		factory conformance.Factory
 	}{
-		{"gorilla client, nhooyr server", nhooyrtest.Factory(), gorillatest.Factory()},
-		{"nhooyr client, gorilla server", gorillatest.Factory(), nhooyrtest.Factory()},
+		{"gorilla", gorillatest.Factory()},
+		{"nhooyr", nhooyrtest.Factory()},
+		{"gobwas", gobwastest.Factory()},
 	}
-	for _, m := range matrix {
-		t.Run(m.name, func(t *testing.T) {
-			conformance.Run(t, conformance.Factory{
-				Listen: m.server.Listen,
-				Dial:   m.client.Dial,
-				Break:  m.client.Break,
+	for _, server := range adapters {
+		for _, client := range adapters {
+			if server.name == client.name {
+				continue
+			}
+			t.Run(client.name+" client, "+server.name+" server", func(t *testing.T) {
+				conformance.Run(t, conformance.Factory{
+					Listen: server.factory.Listen,
+					Dial:   client.factory.Dial,
+					Break:  client.factory.Break,
+				})
 			})
-		})
+		}
 	}
 }
 
 // TestSwitchAdapters moves one client connection, with its session, from
-// gorilla to nhooyr to TCP and back to gorilla, all serving one
+// gorilla to nhooyr to TCP to gobwas and back to gorilla, all serving one
 // jstp.Server: first with Reconnect, then through the reconnector after the
 // server side of the current adapter goes away.
 func TestSwitchAdapters(t *testing.T) {
@@ -82,10 +91,15 @@ func TestSwitchAdapters(t *testing.T) {
 	ts := tcp.Wrap(srv, nil)
 	go ts.Serve(tl)
 	t.Cleanup(func() { shutdown(ts) })
+	bl := listen()
+	bs := gobwas.Wrap(srv, nil)
+	go bs.Serve(bl)
+	t.Cleanup(func() { shutdown(bs) })
 
 	gorillaURL := "ws://" + gl.Addr().String() + "/"
 	nhooyrURL := "ws://" + nl.Addr().String() + "/"
 	tcpAddr := "tcp://" + tl.Addr().String()
+	gobwasURL := "ws://" + bl.Addr().String() + "/"
 
 	// After an unintended loss, go back to gorilla at once.
 	back := jstp.ReconnectorFunc(func(*jstp.Connection, int, error) (time.Duration, jstp.Dialer, bool) {
@@ -128,10 +142,15 @@ func TestSwitchAdapters(t *testing.T) {
 	}
 	check("nhooyr to tcp", tl.Addr().String())
 
+	if err := gobwas.Reconnect(ctx, conn, nil, gobwasURL); err != nil {
+		t.Fatalf("to gobwas: %v", err)
+	}
+	check("tcp to gobwas", bl.Addr().String())
+
 	if err := nhooyr.Reconnect(ctx, conn, nil, nhooyrURL); err != nil {
 		t.Fatalf("back to nhooyr: %v", err)
 	}
-	check("tcp to nhooyr", nl.Addr().String())
+	check("gobwas to nhooyr", nl.Addr().String())
 
 	// The nhooyr server goes away; the reconnector brings the connection
 	// back over gorilla.
