@@ -179,6 +179,10 @@ func (s *Server) serve(l net.Listener, useTLS bool, certFile, keyFile string) er
 		TLSConfig:         s.cfg.TLSConfig,
 		ErrorLog:          s.cfg.ErrorLog,
 	}
+	// HTTP/1.1 only: WebSocket upgrades need it, and a browser must not be
+	// talked into HTTP/2 on a wss:// endpoint.
+	hs.Protocols = new(http.Protocols)
+	hs.Protocols.SetHTTP1(true)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

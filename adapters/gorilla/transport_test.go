@@ -507,6 +507,15 @@ func TestTLS(t *testing.T) {
 	if !strings.HasPrefix(tr.RemoteAddr().String(), "127.0.0.1:") {
 		t.Fatalf("RemoteAddr %s", tr.RemoteAddr())
 	}
+	// The server never agrees to HTTP/2, which has no WebSocket upgrade.
+	tc, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{RootCAs: pool, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	if p := tc.ConnectionState().NegotiatedProtocol; p == "h2" {
+		t.Fatal("server negotiated h2")
+	}
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
