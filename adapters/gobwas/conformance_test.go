@@ -1,14 +1,114 @@
 package gobwas_test
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"testing"
+	"time"
 
+	"github.com/gobwas/ws"
+	"github.com/jstp-go/jstp/adapters/gobwas"
 	"github.com/jstp-go/jstp/adapters/gobwas/gobwastest"
 	"github.com/jstp-go/jstp/conformance"
+	jstp "github.com/jstp-go/jstp/core"
 )
 
 // TestConformance runs the whole suite with a gobwas client against a
-// gobwas (epoll-driven) server.
+// gobwas server: epoll-driven (the published factory), with a goroutine per
+// connection, and over TLS (wss://, which is always goroutine-driven).
 func TestConformance(t *testing.T) {
-	conformance.Run(t, gobwastest.Factory())
+	srvTLS, cliTLS := testTLS(t)
+	cases := []struct {
+		name    string
+		factory conformance.Factory
+	}{
+		{
+			name:    "epoll",
+			factory: gobwastest.Factory(),
+		},
+		{
+			name:    "goroutine per connection",
+			factory: factoryWith(&gobwas.ServerConfig{NoPoll: true}, nil, "ws://"),
+		},
+		{
+			name: "wss",
+			factory: factoryWith(&gobwas.ServerConfig{TLSConfig: srvTLS},
+				&gobwas.Config{Dialer: ws.Dialer{TLSConfig: cliTLS}}, "wss://"),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			conformance.Run(t, c.factory)
+		})
+	}
+}
+
+// factoryWith is gobwastest.Factory with explicit server and client
+// settings.
+func factoryWith(scfg *gobwas.ServerConfig, ccfg *gobwas.Config, scheme string) conformance.Factory {
+	return conformance.Factory{
+		Listen: func(t testing.TB, srv *jstp.Server) string {
+			s := gobwas.Wrap(srv, scfg)
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				s.Serve(l)
+			}()
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if err := s.Shutdown(ctx); err != nil {
+					t.Errorf("shutdown: %v", err)
+				}
+				<-done
+			})
+			return scheme + l.Addr().String() + "/"
+		},
+		Dial: func(ctx context.Context, addr string) (jstp.Transport, error) {
+			return gobwas.Dialer(ccfg, addr)(ctx)
+		},
+		Break: gobwastest.Break,
+	}
+}
+
+// testTLS makes a self-signed certificate for 127.0.0.1.
+func testTLS(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	client = &tls.Config{RootCAs: pool}
+	return server, client
 }

@@ -420,36 +420,47 @@ func headerHasToken(h http.Header, key, token string) bool {
 // engine. It reports false when the server is closed.
 func (s *Server) adopt(nc net.Conn, rest []byte) bool {
 	t := newTransport(nc, false, rest)
+	t.srv = s
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return false
-	}
-	s.transports[t] = struct{}{}
-	s.wg.Add(1) // released when the socket is closed
 	p := s.pollerLocked()
 	s.mu.Unlock()
-
-	t.spawn = func(f func()) {
-		// The transport's own count is held until it finishes, so this Add
-		// never races Shutdown's Wait from zero.
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			f()
-		}()
-	}
-	t.onFinish = func(t *Transport) {
-		s.mu.Lock()
-		delete(s.transports, t)
-		s.mu.Unlock()
-		s.wg.Done()
-	}
 	if p != nil {
 		p.attach(t)
 	}
+	// Publish t only once it is fully set up: Shutdown may close it as soon
+	// as it is in transports.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		if t.poll != nil {
+			t.poll.remove(t)
+		}
+		return false
+	}
+	s.transports[t] = struct{}{}
+	s.wg.Add(1) // released by forget when the socket is closed
+	s.mu.Unlock()
 	s.eng.Serve(t)
 	return true
+}
+
+// spawn runs f on a goroutine Shutdown waits for. It is used only by a live
+// transport, whose own count is held until it finishes, so this Add never
+// races Shutdown's Wait from zero.
+func (s *Server) spawn(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// forget drops a transport whose socket is closed.
+func (s *Server) forget(t *Transport) {
+	s.mu.Lock()
+	delete(s.transports, t)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // pollerLocked returns the server's poller, starting it on first use; nil

@@ -52,11 +52,10 @@ type Transport struct {
 	id         uint64
 	registered bool
 
-	// spawn runs a short task on a goroutine the owner waits for (server),
-	// or on a plain goroutine (client) when nil.
-	spawn func(func())
-	// onFinish is called once when the socket is closed.
-	onFinish func(*Transport)
+	// srv is the server a server-side transport belongs to: it runs the
+	// transport's goroutines under its wait group and forgets the
+	// transport when the socket is closed. Nil on the client side.
+	srv *Server
 }
 
 var _ jstp.Transport = (*Transport)(nil)
@@ -70,8 +69,8 @@ func newTransport(nc net.Conn, client bool, pending []byte) *Transport {
 }
 
 func (t *Transport) goSpawn(f func()) {
-	if t.spawn != nil {
-		t.spawn(f)
+	if t.srv != nil {
+		t.srv.spawn(f)
 		return
 	}
 	go f()
@@ -419,8 +418,8 @@ func (t *Transport) finish() {
 		t.poll.remove(t)
 	}
 	_ = t.nc.Close()
-	if t.onFinish != nil {
-		t.onFinish(t)
+	if t.srv != nil {
+		t.srv.forget(t)
 	}
 }
 
