@@ -133,11 +133,11 @@ func ParsePoint(s string) (Point, error) {
 
 // Kinds of run.
 const (
-	KindNodeNode  = "node→node"   // (1) Node server, Node load generator
-	KindNodeGo    = "node→go"     // (2) Go server, Node load generator
-	KindGoGo      = "go→go"       // (3) Go server, Go load generator
-	KindEcho      = "echo"        // (4) raw echo, Go to Go, no JSTP
-	KindGoNodeMem = "memory"      // memory runs
+	KindNodeNode  = "node→node" // (1) Node server, Node load generator
+	KindNodeGo    = "node→go"   // (2) Go server, Node load generator
+	KindGoGo      = "go→go"     // (3) Go server, Go load generator
+	KindEcho      = "echo"      // (4) raw echo, Go to Go, no JSTP
+	KindGoNodeMem = "memory"    // memory runs
 )
 
 // Result is the outcome of one run.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jstp "github.com/jstp-go/jstp/core"
@@ -306,9 +307,17 @@ func runEcho(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 	return r
 }
 
-// sourceIP spreads client sockets over 127.0.0.2, 127.0.0.3, ... so that
-// no source address runs out of ephemeral ports (20000 sockets each).
-func sourceIP(i int) net.IP { return net.IPv4(127, 0, 0, byte(2+i/20000)) }
+// memRuns numbers the memory runs of this process.
+var memRuns atomic.Int32
+
+// sourceIP spreads the client sockets of memory run `run` over loopback
+// source addresses, 10000 sockets each, so that no address runs out of
+// ephemeral ports; every run takes fresh addresses (127.<1+run>.x.y) since
+// the sockets of the previous one linger in TIME_WAIT.
+func sourceIP(run, i int) net.IP {
+	k := i / 10000
+	return net.IPv4(127, byte(1+run%250), byte(k>>8), byte(1+k&0xff))
+}
 
 // runMemory opens n idle, handshaken connections to a server (a Go
 // adapter, or "node ws"/"node tcp") and reports the growth of the
@@ -348,7 +357,8 @@ func runMemory(ctx context.Context, cfg *Config, server string, n int) MemResult
 		return rssKiB(srv.pid())
 	}
 	m.BaseKiB = rss()
-	conns, proxies, err := connectAll(ctx, n, 64, func(i int) jstp.Dialer { return dial(srv.addr, sourceIP(i)) })
+	run := int(memRuns.Add(1))
+	conns, proxies, err := connectAll(ctx, n, 64, func(i int) jstp.Dialer { return dial(srv.addr, sourceIP(run, i)) })
 	if err != nil {
 		m.Err = err.Error()
 		return m

@@ -1,0 +1,236 @@
+package jstp
+
+// Micro-benchmarks of the engine's hot paths (run with -benchmem; the
+// numbers are discussed in docs/performance.md):
+//
+//	go test -run '^$' -bench . -benchmem ./core
+//
+// The round trip runs over jstp.Pipe, whose own cost (a copy of each
+// message and a wake-up of its delivery goroutine) BenchmarkPipeRoundTrip
+// measures alone, so that the engine's share is the difference.
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jstp-go/jstp/core/mdsf"
+)
+
+const benchArg = "0123456789" // the 10-byte argument of the small-call points
+
+func benchApplication() *Application {
+	app := MustNewApplication("app")
+	app.HandleRaw("iface", "method", 1, func(context.Context, *Connection, []any) ([]any, error) {
+		return nil, nil
+	})
+	return app
+}
+
+// benchConn connects a client to a fresh server over jstp.Pipe.
+func benchConn(b *testing.B) *Connection {
+	b.Helper()
+	srv, err := NewServer(ServerOptions{Applications: []*Application{benchApplication()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "app", nil, func(context.Context) (Transport, error) {
+		a, z := Pipe()
+		srv.Serve(z)
+		return a, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return conn
+}
+
+// BenchmarkCallRoundTrip is one small call at a time, client to server and
+// back, over the in-memory pipe: the whole engine on both sides.
+func BenchmarkCallRoundTrip(b *testing.B) {
+	conn := benchConn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallRoundTripParallel keeps many small calls in flight on one
+// connection.
+func BenchmarkCallRoundTripParallel(b *testing.B) {
+	conn := benchConn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// pipeEcho answers every message on its pipe end with a callback-sized one.
+type pipeEcho struct{ end *PipeEnd }
+
+var pipeAck = []byte("{callback:[1],ok:[]}")
+
+func (e pipeEcho) Message([]byte) { e.end.Send(pipeAck) }
+func (e pipeEcho) Closed(error)   {}
+
+type pipeWaiter chan struct{}
+
+func (w pipeWaiter) Message([]byte) { w <- struct{}{} }
+func (w pipeWaiter) Closed(error)   {}
+
+// BenchmarkPipeRoundTrip is the transport's share of BenchmarkCallRoundTrip:
+// a call-sized message through jstp.Pipe and a callback-sized one back.
+func BenchmarkPipeRoundTrip(b *testing.B) {
+	a, z := Pipe()
+	z.Start(pipeEcho{z})
+	w := make(pipeWaiter, 1)
+	a.Start(w)
+	defer a.Close()
+	msg := []byte("{call:[1,'iface'],method:['" + benchArg + "']}")
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Send(msg)
+		<-w
+	}
+}
+
+// BenchmarkEncodeCallArgs is the argument encoding a Call does.
+func BenchmarkEncodeCallArgs(b *testing.B) {
+	args := []any{benchArg}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encodeArgs(args); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type discardTransport struct{}
+
+func (discardTransport) Start(Receiver)       {}
+func (discardTransport) Send([]byte) error    { return nil }
+func (discardTransport) Close() error         { return nil }
+func (discardTransport) RemoteAddr() net.Addr { return PipeAddr("discard") }
+
+// BenchmarkEncodeCallback is the answer a server writes for a method with
+// no result.
+func BenchmarkEncodeCallback(b *testing.B) {
+	c := newConnection(nil, nil, &logger{})
+	ts := &transportState{c: c, t: discardTransport{}, closed: make(chan struct{})}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.sendCallback(ts, -12345, nil, nil)
+	}
+}
+
+// BenchmarkDecodeCall parses a small call, as receive does.
+func BenchmarkDecodeCall(b *testing.B) {
+	msg := []byte("{call:[12345,'iface'],method:['" + benchArg + "']}")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := mdsf.Parse(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeCallback parses the answer to a small call.
+func BenchmarkDecodeCallback(b *testing.B) {
+	msg := []byte("{callback:[12345],ok:[]}")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := mdsf.Parse(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeCall100K parses a call with a 100 KB string argument
+// (the large-message point).
+func BenchmarkDecodeCall100K(b *testing.B) {
+	msg := []byte("{call:[12345,'iface'],method:['" + strings.Repeat("0", 100000) + "']}")
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if _, err := mdsf.Parse(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDispatch finds the method and runs it (Application.call).
+func BenchmarkDispatch(b *testing.B) {
+	app := benchApplication()
+	c := newConnection(nil, nil, &logger{})
+	ctx := context.Background()
+	args := []any{benchArg}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := app.call(ctx, c, "iface", "method", args); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCallbackMatching numbers and buffers a call on a client
+// connection (no transport: it stays in the session buffer), then matches
+// its parsed callback: pending-call lookup, session delivery accounting
+// and waking the caller.
+func BenchmarkCallbackMatching(b *testing.B) {
+	c := newConnection(nil, (&Client{}).withDefaults(), &logger{})
+	c.session = newSession("bench", "")
+	obj := mdsf.Object{{Key: "callback", Value: []any{float64(1)}}, {Key: "ok", Value: []any{}}}
+	build := func(dst []byte, id int64) []byte { return appendID(append(dst, "{call:["...), id) }
+	b.ReportAllocs()
+	for b.Loop() {
+		p := &pendingCall{kind: pendCall, ch: make(chan callResult, 1)}
+		id, err := c.sendNumbered(build, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.onCallback(nil, nil, obj, id)
+		<-p.ch
+	}
+}
+
+// BenchmarkSessionBuffering numbers and buffers messages and drops them
+// when the peer acknowledges them, 64 at a time.
+func BenchmarkSessionBuffering(b *testing.B) {
+	s := newSession("bench", "")
+	msg := []byte("{event:[1,'iface'],name:[]}")
+	var mu sync.Mutex
+	b.ReportAllocs()
+	for b.Loop() {
+		mu.Lock()
+		s.mu.Lock()
+		abs := s.nextIDLocked()
+		s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg})
+		s.mu.Unlock()
+		mu.Unlock()
+		if abs%64 == 0 {
+			s.onDelivered(abs)
+		}
+	}
+}
