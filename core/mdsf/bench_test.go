@@ -137,7 +137,12 @@ func TestCallMessageAllocations(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(200, func() { _, _ = Parse(data) })
 	t.Logf("Parse(%s): %.0f allocations", data, allocs)
-	if allocs > 8 {
+	limit := 8.0
+	if raceEnabled {
+		limit += 3 // sync.Pool misses on purpose under -race: scratch and its two stacks
+		t.Logf("race detector on: allowing %.0f", limit)
+	}
+	if allocs > limit {
 		t.Errorf("Parse of a typical call message makes %.0f allocations, want at most 8", allocs)
 	}
 }

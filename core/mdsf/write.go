@@ -445,7 +445,6 @@ var (
 	marshalerType     = reflect.TypeFor[Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
 	undefinedType     = reflect.TypeFor[UndefinedType]()
-	objectType        = reflect.TypeFor[Object]()
 )
 
 func appendReflect(dst []byte, v reflect.Value, depth int) ([]byte, error) {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package mdsf
+
+const raceEnabled = false
