@@ -54,7 +54,8 @@
 //     error while "{}" is not;
 //   - whitespace is space, \t, \n, \r, \v, \f; // and /* */ comments may
 //     appear between tokens, but at most one at each point (two before an
-//     array element), because the reference skips one comment at a time.
+//     array element and before a key that follows a comma), because the
+//     reference skips one comment at a time.
 //
 // Nesting deeper than MaxDepth is an error. Errors are *SyntaxError values
 // that give the byte offset and what was expected.
