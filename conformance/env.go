@@ -164,8 +164,9 @@ type tapDialer struct {
 	mu   sync.Mutex
 	taps []*tap
 	fail int // fail this many dials before dialing for real
-	// breakAfter is given to new taps (see tap.breakAfter).
+	// breakAfter and beforeSend are given to new taps (see tap).
 	breakAfter func(text string) bool
+	beforeSend func(t *tap, msg []byte)
 	dials      int32         // number of dial attempts
 	gate       chan struct{} // when non-nil, dials wait until it is closed
 	dropIn     bool          // new taps drop incoming messages
@@ -218,7 +219,7 @@ func (d *tapDialer) Dial(ctx context.Context) (jstp.Transport, error) {
 	d.mu.Lock()
 	tp.index = len(d.taps)
 	tp.dropIn.Store(d.dropIn)
-	tp.breakAfter, tp.env = d.breakAfter, d.e
+	tp.breakAfter, tp.env, tp.beforeSend = d.breakAfter, d.e, d.beforeSend
 	d.taps = append(d.taps, tp)
 	d.mu.Unlock()
 	select {
@@ -374,11 +375,32 @@ type tap struct {
 
 	closeOnce  sync.Once
 	closedDone chan struct{} // closed once the engine's Receiver.Closed has returned
+
+	// beforeSend, when set, is called before each outgoing message.
+	beforeSend func(t *tap, msg []byte)
+	recv       *tapReceiver
+	mu         sync.Mutex
+	holdOut    bool
+	held       [][]byte
 }
 
-func (t *tap) Start(r jstp.Receiver) { t.inner.Start(&tapReceiver{t: t, r: r}) }
+func (t *tap) Start(r jstp.Receiver) {
+	t.recv = &tapReceiver{t: t, r: r}
+	t.inner.Start(t.recv)
+}
 
 func (t *tap) Send(msg []byte) error {
+	if t.beforeSend != nil {
+		t.beforeSend(t, msg)
+	}
+	t.mu.Lock()
+	if t.holdOut {
+		t.held = append(t.held, append([]byte(nil), msg...))
+		t.mu.Unlock()
+		t.log.add(wireMsg{dir: out, transport: t.index, text: string(msg), dropped: true})
+		return nil
+	}
+	t.mu.Unlock()
 	drop := t.dropOut.Load()
 	t.log.add(wireMsg{dir: out, transport: t.index, text: string(msg), dropped: drop})
 	if drop {
@@ -387,28 +409,95 @@ func (t *tap) Send(msg []byte) error {
 	return t.inner.Send(msg)
 }
 
-func (t *tap) Close() error { return t.inner.Close() }
+// Close closes the transport, unless it was fake-closed: then the inner
+// transport stays open until the subtest closes it.
+func (t *tap) Close() error {
+	if t.recv != nil && t.recv.fake.Load() {
+		return nil
+	}
+	return t.inner.Close()
+}
 
 func (t *tap) RemoteAddr() net.Addr { return t.inner.RemoteAddr() }
+
+// hold makes later Sends queue their messages in the tap instead of sending
+// them.
+func (t *tap) hold() {
+	t.mu.Lock()
+	t.holdOut = true
+	t.mu.Unlock()
+}
+
+// flushHeld sends the held messages to the inner transport, in order, even
+// after a fake close, and stops holding.
+func (t *tap) flushHeld() { t.flushSome(-1) }
+
+// flushSome sends the first k held messages (all when k < 0) to the inner
+// transport and discards the rest, as lost in the network.
+func (t *tap) flushSome(k int) {
+	t.mu.Lock()
+	held := t.held
+	t.held, t.holdOut = nil, false
+	t.mu.Unlock()
+	if k >= 0 && k < len(held) {
+		held = held[:k]
+	}
+	for _, m := range held {
+		t.inner.Send(m)
+	}
+}
+
+// fakeClose tells the engine that the transport closed, while the inner
+// transport stays open: the local side believes the connection dropped,
+// the peer does not know yet (as when one side of a TCP connection times
+// out first).
+func (t *tap) fakeClose() {
+	tr := t.recv
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.fake.Swap(true) || tr.closed {
+		return
+	}
+	tr.closed = true
+	tr.r.Closed(jstp.ErrTransportBroken)
+	t.closeOnce.Do(func() { close(t.closedDone) })
+}
 
 type tapReceiver struct {
 	t *tap
 	r jstp.Receiver
+
+	mu     sync.Mutex // serializes calls into the engine's Receiver
+	fake   atomic.Bool
+	closed bool
 }
 
 func (tr *tapReceiver) Message(data []byte) {
+	tr.mu.Lock()
+	if tr.closed {
+		tr.mu.Unlock()
+		return
+	}
 	drop := tr.t.dropIn.Load()
 	tr.t.log.add(wireMsg{dir: in, transport: tr.t.index, text: string(data), dropped: drop})
 	if !drop {
 		tr.r.Message(data)
 	}
+	tr.mu.Unlock()
 	if tr.t.breakAfter != nil && tr.t.breakAfter(string(data)) {
 		go tr.t.env.breakTransport(tr.t)
 	}
 }
 
 func (tr *tapReceiver) Closed(err error) {
+	tr.mu.Lock()
+	if tr.closed {
+		tr.mu.Unlock()
+		return
+	}
+	tr.closed = true
 	tr.r.Closed(err)
+	tr.mu.Unlock()
 	tr.t.closeOnce.Do(func() { close(tr.t.closedDone) })
 }
 

@@ -36,14 +36,18 @@ type fixture struct {
 	addr string
 	app  *jstp.Application
 
-	events   chan received         // events the server application received
-	conns    chan *jstp.Connection // server-side connections, at OnConnect
-	resumed  chan *jstp.Connection // server-side connections, at OnReconnect
-	gone     chan *jstp.Connection // server-side connections, at OnDisconnect
-	blocked  chan int              // iface.block reports its argument here when it starts
-	release  chan struct{}         // iface.block returns when this is closed or receives
-	execs    sync.Map              // method name -> *int64 executions
-	lastArgs sync.Map              // method name -> []any of the last call
+	events  chan received         // events the server application received
+	conns   chan *jstp.Connection // server-side connections, at OnConnect
+	resumed chan *jstp.Connection // server-side connections, at OnReconnect
+	gone    chan *jstp.Connection // server-side connections, at OnDisconnect
+	blocked chan int              // iface.block reports its argument here when it starts
+	release chan struct{}         // iface.block returns when this is closed or receives
+	execs   sync.Map              // method name -> *int64 executions
+	// tickGate, when set before the first iface.tick event arrives, holds
+	// that event's handler until it is closed.
+	tickGate     chan struct{}
+	tickGateOnce sync.Once
+	lastArgs     sync.Map // method name -> []any of the last call
 }
 
 // serverOpts tweaks the options of the fixture's server.
@@ -203,6 +207,14 @@ func (e *env) testApp(name string, fx *fixture) *jstp.Application {
 	for _, ev := range []string{"hello", "tick", "data"} {
 		ev := ev
 		a.On("iface", ev, func(conn *jstp.Connection, args []any) {
+			if ev == "tick" && fx.tickGate != nil {
+				fx.tickGateOnce.Do(func() {
+					select {
+					case <-fx.tickGate:
+					case <-e.ctx.Done():
+					}
+				})
+			}
 			fx.events <- received{conn: conn, iface: "iface", name: ev, args: args}
 		})
 	}

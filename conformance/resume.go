@@ -27,6 +27,8 @@ func init() {
 		testCase{"CallbackLostReported", testResumeCallbackLostReported},
 		testCase{"Twice", testResumeTwice},
 		testCase{"DropRightAfterResume", testResumeDropRightAfterResume},
+		testCase{"LateMessagesOnOldTransport", func(e *env) { testResumeLateMessages(e, -1) }},
+		testCase{"HandlersInOrderAcrossResume", func(e *env) { testResumeLateMessages(e, 100) }},
 		testCase{"FromStorage", testResumeFromStorage},
 		testCase{"ServerNotifications", testResumeServerNotifications},
 	)
@@ -214,13 +216,24 @@ func testResumeNothingLost(e *env) {
 		e.t.Errorf("emitting during the break: %v", err)
 	}
 	await(e, fx.resumed, "the resume")
+	wire := func() string {
+		var b strings.Builder
+		all, _ := c.log.snapshot()
+		for _, m := range all {
+			if strings.HasPrefix(m.text, "{handshake:") || strings.HasPrefix(m.text, "{callback:") {
+				b.WriteString("  " + m.String() + "\n")
+			}
+		}
+		return b.String()
+	}
 	for i := 0; i < n; i++ {
 		ev := await(e, fx.events, fmt.Sprintf("client event %d at the server", i))
 		if !sameValue(ev.args, []any{i}) {
-			e.fatalf("client event %d arrived as %v", i, ev.args)
+			e.fatalf("client event %d arrived as %v (duplicated or reordered); the client's wire, handshakes and callbacks:\n%s",
+				i, ev.args, wire())
 		}
 		if v := await(e, got, fmt.Sprintf("server event %d at the client", i)); v != float64(i) {
-			e.fatalf("server event %d arrived as %v", i, v)
+			e.fatalf("server event %d arrived as %v (duplicated or reordered); handshakes and callbacks:\n%s", i, v, wire())
 		}
 	}
 	c.call("echo")
@@ -462,6 +475,75 @@ func testResumeDropRightAfterResume(e *env) {
 	}
 	if got := c.call("echo", "ok"); !sameValue(got, []any{"ok"}) {
 		e.t.Errorf("echo after two resumes = %v", got)
+	}
+}
+
+// The client gives up on a transport the server still reads from: messages
+// it sent on the old transport are still being processed by the server
+// when the client resumes on a new one. Each must be processed exactly
+// once and the handlers must see them in order: the server must retire the
+// old connection before it answers the resume with its receivedCount, and
+// events resent on the new connection must not overtake those the old one
+// has yet to hand to the application. The server's handler of the first
+// event is held until shortly after the resume handshake reaches it.
+//
+// With arrive < 0 everything sent on the old transport reaches the server
+// (LateMessagesOnOldTransport); otherwise only the first arrive events do
+// and the client must resend the rest on the new connection
+// (HandlersInOrderAcrossResume).
+func testResumeLateMessages(e *env, arrive int) {
+	const n = 300
+	handshakes := make(chan struct{}, 16)
+	fx := e.newFixture(func(o *jstp.ServerOptions) {
+		o.Hook = func(ev jstp.LogEvent) {
+			if ev.Kind == jstp.LogHandshakeRequest {
+				handshakes <- struct{}{}
+			}
+		}
+	})
+	fx.tickGate = make(chan struct{})
+	c := e.connect(fx.addr, appName)
+	await(e, handshakes, "the first handshake")
+	old := c.d.last()
+	e.t.Cleanup(func() { old.inner.Close() })
+	old.hold() // what the client sends now stays in the "network"
+	for i := 0; i < n; i++ {
+		if err := c.Emit("iface", "tick", i); err != nil {
+			e.fatalf("Emit: %v", err)
+		}
+	}
+	var once sync.Once
+	c.d.mu.Lock()
+	c.d.beforeSend = func(t *tap, msg []byte) {
+		if t != old && strings.HasPrefix(string(msg), "{handshake:") {
+			// The old transport's data reaches the server before the resume.
+			once.Do(func() { old.flushSome(arrive) })
+		}
+	}
+	c.d.mu.Unlock()
+	c.rec.allow(nil)
+	old.fakeClose()
+	await(e, handshakes, "the resume handshake at the server")
+	// No event tells that the server is inside the resume: give it a moment.
+	<-time.After(30 * time.Millisecond)
+	close(fx.tickGate)
+	await(e, fx.resumed, "the resume")
+	for i := 0; i < n; i++ {
+		ev := await(e, fx.events, fmt.Sprintf("event %d at the server", i))
+		if !sameValue(ev.args, []any{i}) {
+			all, _ := c.log.snapshot()
+			var hs []string
+			for _, m := range all {
+				if strings.HasPrefix(m.text, "{handshake:") {
+					hs = append(hs, m.String())
+				}
+			}
+			e.fatalf("event %d arrived as %v: duplicated or reordered (handshakes: %v)", i, ev.args, hs)
+		}
+	}
+	c.call("echo") // barrier
+	if len(fx.events) != 0 {
+		e.t.Errorf("%d events were delivered twice", len(fx.events))
 	}
 }
 
