@@ -9,6 +9,7 @@ replace github.com/jstp-go/jstp/core => ../core
 replace github.com/jstp-go/jstp/conformance => ../conformance
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/jstp-go/jstp/adapters/gobwas v0.0.0
 	github.com/jstp-go/jstp/adapters/gorilla v0.0.0
 	github.com/jstp-go/jstp/adapters/nhooyr v0.0.0
@@ -20,7 +21,6 @@ require (
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/ws v1.5.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 

@@ -185,8 +185,8 @@ func (p *nodeProc) Output() string {
 
 // waitFor returns the first stdout line (from the start) for which match is
 // true, waiting up to timeout; it fails the test when none comes.
-func (p *nodeProc) waitFor(timeout time.Duration, what string, match func(m map[string]any) bool) map[string]any {
-	p.t.Helper()
+func (p *nodeProc) waitFor(t testing.TB, timeout time.Duration, what string, match func(m map[string]any) bool) map[string]any {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	seen := 0
@@ -202,19 +202,19 @@ func (p *nodeProc) waitFor(timeout time.Duration, what string, match func(m map[
 		exited, notify := p.exited, p.notify
 		p.mu.Unlock()
 		if exited {
-			p.t.Fatalf("node exited before printing %s\nstdout:\n%s\nstderr:\n%s", what, p.Output(), p.Stderr())
+			t.Fatalf("node exited before printing %s\nstdout:\n%s\nstderr:\n%s", what, p.Output(), p.Stderr())
 		}
 		select {
 		case <-notify:
 		case <-deadline.C:
-			p.t.Fatalf("timed out after %v waiting for node to print %s\nstdout:\n%s\nstderr:\n%s", timeout, what, p.Output(), p.Stderr())
+			t.Fatalf("timed out after %v waiting for node to print %s\nstdout:\n%s\nstderr:\n%s", timeout, what, p.Output(), p.Stderr())
 		}
 	}
 }
 
 // line returns stdout line i (from 0), waiting up to timeout for it.
-func (p *nodeProc) line(i int, timeout time.Duration) map[string]any {
-	p.t.Helper()
+func (p *nodeProc) line(t testing.TB, i int, timeout time.Duration) map[string]any {
+	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -227,30 +227,30 @@ func (p *nodeProc) line(i int, timeout time.Duration) map[string]any {
 		exited, notify := p.exited, p.notify
 		p.mu.Unlock()
 		if exited {
-			p.t.Fatalf("node exited after %d lines\nstdout:\n%s\nstderr:\n%s", i, p.Output(), p.Stderr())
+			t.Fatalf("node exited after %d lines\nstdout:\n%s\nstderr:\n%s", i, p.Output(), p.Stderr())
 		}
 		select {
 		case <-notify:
 		case <-deadline.C:
-			p.t.Fatalf("timed out after %v waiting for node's line %d\nstdout:\n%s\nstderr:\n%s", timeout, i, p.Output(), p.Stderr())
+			t.Fatalf("timed out after %v waiting for node's line %d\nstdout:\n%s\nstderr:\n%s", timeout, i, p.Output(), p.Stderr())
 		}
 	}
 }
 
 // command writes one JSON command line to the process's stdin.
-func (p *nodeProc) command(v any) {
-	p.t.Helper()
+func (p *nodeProc) command(t testing.TB, v any) {
+	t.Helper()
 	var b []byte
 	if s, ok := v.(string); ok {
 		b = []byte(s)
 	} else {
 		var err error
 		if b, err = json.Marshal(v); err != nil {
-			p.t.Fatal(err)
+			t.Fatal(err)
 		}
 	}
 	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
-		p.t.Fatalf("writing a command to node: %v", err)
+		t.Fatalf("writing a command to node: %v", err)
 	}
 }
 

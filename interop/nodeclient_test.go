@@ -118,7 +118,7 @@ func runNodeClient(t *testing.T, p *nodeProc, g *goApp) (map[string]map[string]a
 	quirks := map[string]map[string]any{}
 	deadline := time.Now().Add(3 * time.Minute)
 	for i := 0; ; i++ {
-		line := p.line(i, time.Until(deadline))
+		line := p.line(t, i, time.Until(deadline))
 		switch {
 		case line["done"] == true:
 			return results, quirks
@@ -140,7 +140,7 @@ func runNodeClient(t *testing.T, p *nodeProc, g *goApp) (map[string]map[string]a
 					t.Fatalf("the Go server never saw session %s disconnect", sid)
 				}
 			}
-			p.command("go")
+			p.command(t, "go")
 		case line["uncaught"] != nil:
 			t.Errorf("node/client.js: uncaught exception: %v", line["uncaught"])
 		}

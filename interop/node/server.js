@@ -90,6 +90,8 @@ const makeApi = version => ({
       connection.session.set('counter', n);
       callback(null, n);
     },
+    registered: (connection, callback) =>
+      callback(null, connection.server.clients.get(connection.id) === connection),
     notes: (connection, callback) =>
       callback(null, connection.session.get('notes') || []),
     sessionId: (connection, callback) =>
@@ -117,7 +119,11 @@ const applications = ['1.0.0', '1.1.0', '2.0.0'].map(
   v => new jstp.Application('interop', makeApi(v), eventHandlers, v)
 );
 
-const authPolicy = (connection, application, strategy, credentials, cb) => {
+// Asynchronous, as a real policy checking a database would be.
+const authPolicy = (connection, application, strategy, credentials, cb) =>
+  setImmediate(checkLogin, strategy, credentials, cb);
+
+const checkLogin = (strategy, credentials, cb) => {
   if (
     strategy === 'login' &&
     credentials &&
