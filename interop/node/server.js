@@ -60,6 +60,8 @@ const makeApi = version => ({
         { a: 1, 'b-c': 'd', nested: { arr: [] } }
       ),
     describe: (connection, value, callback) => callback(null, describe(value)),
+    restringify: (connection, values, callback) =>
+      callback(null, values.map(v => mdsf.stringify(v)), values),
     fail: (connection, code, callback) => callback(code),
     custom: (connection, callback) =>
       callback(
