@@ -130,6 +130,7 @@ func TestNodeServer(t *testing.T) {
 			t.Run("broadcast", func(t *testing.T) { testBroadcast(t, dial) })
 			t.Run("big", func(t *testing.T) { testBig(t, dial) })
 			t.Run("resume", func(t *testing.T) { testResumeGoClient(t, srv, gc.dialer(srv, false)) })
+			t.Run("lost callbacks", func(t *testing.T) { testLostCallbacks(t, srv, gc.name, gc.dialer(srv, false)) })
 		})
 	}
 }
@@ -584,5 +585,54 @@ func testResumeGoClient(t *testing.T, srv *nodeServer, dial jstp.Dialer) {
 	}
 	if d := td.dials(); d != 2 {
 		t.Errorf("dialed %d times, want 2", d)
+	}
+}
+
+// testLostCallbacks makes the reference server answer calls only after the
+// Go client's transport was cut, so the answers are lost, while a later
+// call was answered before the cut. The plain call must fail with
+// ErrCallbackLost after the resumption (the reference's own client never
+// settles it: docs/compatibility.md), the call with resend must be made
+// again, with its arguments, and succeed.
+func testLostCallbacks(t *testing.T, srv *nodeServer, name string, dial jstp.Dialer) {
+	ctx := ctxT(t, 30*time.Second)
+	td := &trackingDialer{dial: dial}
+	rc := newGatedReconnector()
+	conn := connectOK(t, ctx, "interop", &jstp.Client{Reconnector: rc}, td.Dial)
+	sid := conn.Session().ID()
+	keyA, keyR := name+"-A-"+sid, name+"-R-"+sid
+	type result struct {
+		res []any
+		err error
+	}
+	plain, resend := make(chan result, 1), make(chan result, 1)
+	go func() {
+		r, err := conn.Call(ctx, "test", "holdUntil", keyA)
+		plain <- result{r, err}
+	}()
+	srv.waitFor(t, 10*time.Second, "the server holding "+keyA, func(m map[string]any) bool { return m["ev"] == "holding" && m["key"] == keyA })
+	go func() {
+		r, err := conn.CallWithResend(ctx, "test", "holdUntil", keyR)
+		resend <- result{r, err}
+	}()
+	srv.waitFor(t, 10*time.Second, "the server holding "+keyR, func(m map[string]any) bool { return m["ev"] == "holding" && m["key"] == keyR })
+	if got := call(t, ctx, conn, "echo", "answered"); stringify(got) != "['answered']" {
+		t.Fatalf("echo = %s", stringify(got))
+	}
+
+	td.cut(t)
+	srv.waitFor(t, 10*time.Second, "the server noticing the cut", evLine("disconnect", sid))
+	recvWithin(t, rc.attempts, 10*time.Second, "the Go client noticing the cut")
+	for _, k := range []string{keyA, keyR} {
+		srv.command(t, map[string]any{"cmd": "release", "key": k})
+		srv.waitFor(t, 10*time.Second, "the release of "+k, func(m map[string]any) bool { return m["ev"] == "released" && m["key"] == k })
+	}
+	rc.open()
+
+	if r := recvWithin(t, plain, 10*time.Second, "the plain call whose answer was lost"); !errors.Is(r.err, jstp.ErrCallbackLost) {
+		t.Errorf("plain call whose answer was lost: %v, %v; want ErrCallbackLost (-1)", r.res, r.err)
+	}
+	if r := recvWithin(t, resend, 10*time.Second, "the call with resend whose answer was lost"); r.err != nil || stringify(r.res) != stringify([]any{keyR}) {
+		t.Errorf("call with resend whose answer was lost: %v, %v; want [%q]", r.res, r.err, keyR)
 	}
 }

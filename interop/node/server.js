@@ -31,6 +31,7 @@ process.on('unhandledRejection', err => {
 });
 
 const sessions = new Map(); // session id -> Session, for stdin commands
+const held = new Map(); // holdUntil key -> function answering the call
 
 const describe = x => ({
   type: x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x,
@@ -60,6 +61,16 @@ const makeApi = version => ({
         { a: 1, 'b-c': 'd', nested: { arr: [] } }
       ),
     describe: (connection, value, callback) => callback(null, describe(value)),
+    // holdUntil answers only when stdin says {"cmd":"release","key":key},
+    // the first time a key is used; later calls answer at once.
+    holdUntil: (connection, key, callback) => {
+      if (held.has(key)) {
+        callback(null, key);
+        return;
+      }
+      held.set(key, () => callback(null, key));
+      print({ ev: 'holding', key, session: connection.session.id });
+    },
     restringify: (connection, values, callback) =>
       callback(null, values.map(v => mdsf.stringify(v)), values),
     fail: (connection, code, callback) => callback(code),
@@ -189,6 +200,9 @@ const listen = (server, ...args) =>
 //   {"cmd":"emit","session":id,"iface":"test","event":"tick","args":[...]}
 //     emits an event on the session's connection, even a closed one (the
 //     reference then only buffers it), and prints {"ev":"emitted"}.
+//   {"cmd":"release","key":key}
+//     answers the call holdUntil(key) (on a closed connection the answer is
+//     lost) and prints {"ev":"released"}.
 const onCommand = line => {
   let cmd;
   try {
@@ -205,6 +219,10 @@ const onCommand = line => {
     }
     session.connection.emitRemoteEvent(cmd.iface, cmd.event, cmd.args);
     print({ ev: 'emitted', session: cmd.session, event: cmd.event });
+  } else if (cmd.cmd === 'release') {
+    const answer = held.get(cmd.key);
+    if (answer) answer();
+    print({ ev: 'released', key: cmd.key });
   }
 };
 
