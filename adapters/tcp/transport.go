@@ -146,7 +146,10 @@ func (t *transport) Send(msg []byte) error {
 	t.sending.Store(true)
 	defer t.sending.Store(false)
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
-		t.fail(err)
+		if t.closing.Load() {
+			return jstp.ErrTransportClosed
+		}
+		t.fail(fmt.Errorf("tcp: write: %w", err))
 		return err
 	}
 	// Close stores closing before it expires the write deadline and looks
