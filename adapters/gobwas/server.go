@@ -17,8 +17,8 @@ import (
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
-// Close.
-var ErrServerClosed = errors.New("gobwas: server closed")
+// Close. It is http.ErrServerClosed, as with the other WebSocket adapters.
+var ErrServerClosed = http.ErrServerClosed
 
 // ServerConfig holds the WebSocket side of a Server. The zero value (or a
 // nil *ServerConfig) serves plain ws:// with the epoll poller.
@@ -128,6 +128,10 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.cfg.TLSConfig != nil {
 		l = tls.NewListener(l, s.cfg.TLSConfig)
 	}
+	return s.serve(l)
+}
+
+func (s *Server) serve(l net.Listener) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -212,7 +216,7 @@ func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
 	if err != nil {
 		return err
 	}
-	return s.Serve(tls.NewListener(l, conf))
+	return s.serve(tls.NewListener(l, conf))
 }
 
 // Addr returns the address of a listener being served, nil if none.

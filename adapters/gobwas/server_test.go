@@ -10,12 +10,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -645,4 +647,52 @@ func testTLS(t testing.TB) (server, client *tls.Config) {
 	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 	client = &tls.Config{RootCAs: pool}
 	return server, client
+}
+
+// TestListenAndServeTLS serves wss:// from PEM files, with a TLSConfig set
+// too (which must not wrap the listener twice).
+func TestListenAndServeTLS(t *testing.T) {
+	srvTLS, cliTLS := testTLS(t)
+	dir := t.TempDir()
+	certFile, keyFile := dir+"/cert.pem", dir+"/key.pem"
+	keyDER, err := x509.MarshalPKCS8PrivateKey(srvTLS.Certificates[0].PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvTLS.Certificates[0].Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	eng := newFakeEngine(t)
+	s := newServer(eng, true, &ServerConfig{TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12}}, 0)
+	served := make(chan error, 1)
+	go func() { served <- s.ListenAndServeTLS("127.0.0.1:0", certFile, keyFile) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("ListenAndServeTLS returned %v", err)
+		}
+	})
+	eventually(t, "the listener", func() bool { return s.Addr() != nil })
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	tr, err := Dial(ctx, &Config{Dialer: ws.Dialer{TLSConfig: cliTLS}}, "wss://"+s.Addr().String()+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(t)
+	tr.Start(rec)
+	sv := eng.next(t)
+	if err := tr.Send([]byte("over tls")); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(sv.rec.next(t)); got != "over tls" {
+		t.Fatalf("got %q", got)
+	}
+	tr.Close()
+	rec.waitClosed(t)
 }
