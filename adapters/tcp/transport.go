@@ -75,6 +75,9 @@ type transport struct {
 // CloseTimeout. An unterminated input longer than MaxMessageSize closes
 // the transport with ErrMessageTooLarge.
 //
+// Deadlines bound writes and the clean close: on a connection that does
+// not support them, writes are unbounded and Close closes c at once.
+//
 // The returned value also has a Break() method that severs the connection
 // abruptly (a TCP reset where the connection allows it), as a network
 // failure would; the Receiver is then told jstp.ErrTransportBroken.
@@ -146,11 +149,10 @@ func (t *transport) Send(msg []byte) error {
 	t.sending.Store(true)
 	defer t.sending.Store(false)
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
-		if t.closing.Load() {
+		if t.closing.Load() || errors.Is(err, net.ErrClosed) {
 			return jstp.ErrTransportClosed
 		}
-		t.fail(fmt.Errorf("tcp: write: %w", err))
-		return err
+		// Otherwise c does not support deadlines: write without one.
 	}
 	// Close stores closing before it expires the write deadline and looks
 	// at sending, so either this load sees closing, or Close's deadline
@@ -205,7 +207,9 @@ func (t *transport) Close() error {
 		// Wake the reader, which sends the end of the stream and drains:
 		// sending close_notify over TLS may block, so it is not done here.
 		t.halfClose.Store(true)
-		t.conn.SetReadDeadline(time.Now())
+		if t.conn.SetReadDeadline(time.Now()) != nil {
+			t.raw.Close() // no deadlines: the reader cannot be woken otherwise
+		}
 	}
 	return nil
 }
