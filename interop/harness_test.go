@@ -314,13 +314,19 @@ func newGatedReconnector() *gatedReconnector {
 	return &gatedReconnector{gate: make(chan struct{}), attempts: make(chan int, 16)}
 }
 
-func (g *gatedReconnector) NextAttempt(_ *jstp.Connection, attempt int, _ error) (time.Duration, jstp.Dialer, bool) {
+func (g *gatedReconnector) NextAttempt(conn *jstp.Connection, attempt int, _ error) (time.Duration, jstp.Dialer, bool) {
 	select {
 	case g.attempts <- attempt:
 	default:
 	}
-	<-g.gate
-	return 5 * time.Millisecond, nil, true
+	select {
+	case <-g.gate:
+		return 5 * time.Millisecond, nil, true
+	case <-conn.Done(): // closed while waiting (a failed test's cleanup)
+		return 0, nil, false
+	case <-time.After(30 * time.Second):
+		return 0, nil, false
+	}
 }
 
 func (g *gatedReconnector) open() { close(g.gate) }

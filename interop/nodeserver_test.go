@@ -497,7 +497,7 @@ func testResumeGoClient(t *testing.T, srv *nodeServer, dial jstp.Dialer) {
 	sink := newEventSink(t)
 	td := &trackingDialer{dial: dial}
 	rc := newGatedReconnector()
-	conn := connectOK(t, ctx, "interop", &jstp.Client{Application: sink.app, Reconnector: rc}, td.Dial)
+	conn := connectOK(t, ctx, "interop", &jstp.Client{Application: sink.app, Reconnector: jstp.ReconnectorFunc(rc.NextAttempt)}, td.Dial)
 	sid := conn.Session().ID()
 	if got := call(t, ctx, conn, "counter"); !reflect.DeepEqual(got, []any{1.0}) {
 		t.Fatalf("counter = %v", got)
@@ -598,7 +598,7 @@ func testLostCallbacks(t *testing.T, srv *nodeServer, name string, dial jstp.Dia
 	ctx := ctxT(t, 30*time.Second)
 	td := &trackingDialer{dial: dial}
 	rc := newGatedReconnector()
-	conn := connectOK(t, ctx, "interop", &jstp.Client{Reconnector: rc}, td.Dial)
+	conn := connectOK(t, ctx, "interop", &jstp.Client{Reconnector: jstp.ReconnectorFunc(rc.NextAttempt)}, td.Dial)
 	sid := conn.Session().ID()
 	keyA, keyR := name+"-A-"+sid, name+"-R-"+sid
 	type result struct {
