@@ -38,6 +38,7 @@ type poller struct {
 
 	work     chan *Transport
 	loopDone chan struct{}  // closed when the wait loop returns
+	stopped  chan struct{}  // closed when stop has released everything
 	wg       sync.WaitGroup // workers and temporary goroutines
 	bufs     sync.Pool      // read chunks for temporary goroutines
 }
@@ -77,6 +78,7 @@ func newPoller(workers int) (*poller, error) {
 		conns:    make(map[uint64]*Transport),
 		work:     make(chan *Transport), // unbuffered: a send succeeds only when a worker is idle
 		loopDone: make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	p.bufs.New = func() any { b := make([]byte, readChunkSize); return &b }
 	p.wg.Add(workers)
@@ -237,10 +239,12 @@ func (p *poller) stop() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
+		<-p.stopped
 		return
 	}
 	p.closed = true
 	p.mu.Unlock()
+	defer close(p.stopped)
 	_, _ = syscall.Write(p.wakeW, []byte{1})
 	<-p.loopDone
 	// dispatch sends only under mu and not once closed is set: work can be

@@ -577,8 +577,15 @@ func TestShutdownClosesConnections(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	if err := s.Shutdown(ctx); err != nil {
-		t.Fatal(err)
+	// Two concurrent Shutdowns: both return once everything is stopped.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- s.Shutdown(ctx) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	wg.Wait()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
@@ -698,4 +705,31 @@ func TestListenAndServeTLS(t *testing.T) {
 	}
 	tr.Close()
 	rec.waitClosed(t)
+}
+
+// TestServerClose severs every connection without a closing handshake.
+func TestServerClose(t *testing.T) {
+	eng := newFakeEngine(t)
+	s := newServer(eng, true, nil, 0)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(l) }()
+	nc := dialRaw(t, "ws://"+l.Addr().String()+"/", ws.Dialer{})
+	sv := eng.next(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Fatalf("Serve returned %v", err)
+	}
+	// The fake engine closed its transports cleanly first (as jstp.Server
+	// does); what is left is cut. Either way the client sees the end.
+	_ = nc.SetReadDeadline(time.Now().Add(waitFor))
+	if _, err := io.ReadAll(nc); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	sv.rec.waitClosed(t)
 }
