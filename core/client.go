@@ -383,11 +383,13 @@ func (c *Connection) startReconnecting() {
 
 func (c *Connection) reconnectLoop() {
 	defer c.reconnWG.Done()
-	defer func() {
+	// stop ends the loop; the flag is cleared under the lock so that a
+	// transport lost right after a success starts a new loop.
+	stop := func() {
 		c.mu.Lock()
 		c.reconnecting = false
 		c.mu.Unlock()
-	}()
+	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		delay, dial, ok := c.client.Reconnector.NextAttempt(c, attempt, lastErr)
@@ -395,6 +397,7 @@ func (c *Connection) reconnectLoop() {
 			if lastErr == nil {
 				lastErr = ErrClosed
 			}
+			stop()
 			c.finish(fmt.Errorf("jstp: reconnection abandoned: %w", lastErr))
 			return
 		}
@@ -403,6 +406,7 @@ func (c *Connection) reconnectLoop() {
 		case <-timer.C:
 		case <-c.closeCtx.Done():
 			timer.Stop()
+			stop()
 			return
 		}
 		c.reconnMu.Lock()
@@ -419,8 +423,16 @@ func (c *Connection) reconnectLoop() {
 		}
 		c.reconnMu.Unlock()
 		c.log.emit(LogEvent{Kind: LogReconnect, Conn: c, Err: lastErr})
-		if lastErr == nil || c.isClosing() {
+		c.mu.Lock()
+		switch {
+		case c.closing || c.finished, lastErr == nil && c.tr != nil:
+			c.reconnecting = false
+			c.mu.Unlock()
 			return
+		case lastErr == nil:
+			// Lost again right after the success: start over.
+			attempt = -1
 		}
+		c.mu.Unlock()
 	}
 }

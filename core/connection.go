@@ -61,9 +61,7 @@ type Connection struct {
 	hsTimer          *time.Timer
 	finalErr         error
 
-	evMu      sync.Mutex
-	evQueue   []func()
-	evRunning bool
+	events serialQueue // event handlers before a session exists
 }
 
 type handshakeState uint8
@@ -198,6 +196,9 @@ type transportState struct {
 	writing bool
 	dead    bool // stop writing: closed or failed
 	ending  bool // a fatal error or final message: ignore what arrives
+	// closeWhenFlushed asks the active writer to close the transport once
+	// the queue is empty.
+	closeWhenFlushed bool
 }
 
 // Message implements Receiver.
@@ -236,7 +237,11 @@ func (ts *transportState) flush() {
 		ts.mu.Lock()
 		if ts.dead || len(ts.queue) == 0 {
 			ts.writing = false
+			closeNow := ts.closeWhenFlushed
 			ts.mu.Unlock()
+			if closeNow {
+				ts.t.Close()
+			}
 			return
 		}
 		batch := ts.queue
@@ -276,13 +281,29 @@ func (ts *transportState) send(msg []byte) {
 
 // end stops accepting messages from the transport, sends a final message
 // (if any) and closes it.
+//
+// What is queued, and the final message, are written before the transport
+// is closed: if another goroutine is writing, it closes the transport when
+// it has emptied the queue.
 func (ts *transportState) end(final []byte) {
 	ts.mu.Lock()
 	ts.ending = true
-	ts.mu.Unlock()
-	if final != nil {
-		ts.send(final)
+	if ts.dead {
+		ts.mu.Unlock()
+		ts.t.Close()
+		return
 	}
+	if final != nil {
+		ts.queue = append(ts.queue, final)
+	}
+	if ts.writing {
+		ts.closeWhenFlushed = true
+		ts.mu.Unlock()
+		return
+	}
+	ts.writing = true
+	ts.mu.Unlock()
+	ts.flush()
 	ts.t.Close()
 }
 
@@ -337,18 +358,27 @@ func absID(id int64) int64 {
 // registered as pending under that id. It returns the signed id.
 func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pendingCall) (int64, error) {
 	c.mu.Lock()
-	if c.closing || c.finished {
-		if !c.bufferWhenGone(p) {
-			c.mu.Unlock()
-			return 0, ErrClosed
-		}
+	gone := c.closing || c.finished
+	// An event on a server connection that lost its transport is still
+	// buffered in the session, to be delivered if the client resumes it.
+	if gone && (p != nil || c.server == nil) {
+		c.mu.Unlock()
+		return 0, ErrClosed
 	}
 	s := c.session
 	if s == nil {
 		c.mu.Unlock()
+		if gone {
+			return 0, ErrClosed
+		}
 		return 0, fmt.Errorf("jstp: no handshake yet: %w", ErrProtocol)
 	}
 	s.mu.Lock()
+	if gone && s.conn != nil && s.conn != c {
+		s.mu.Unlock()
+		c.mu.Unlock()
+		return 0, errMoved
+	}
 	abs := s.nextIDLocked()
 	id := c.signed(abs)
 	msg := build(make([]byte, 0, 64), id)
@@ -366,19 +396,9 @@ func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pe
 	return id, nil
 }
 
-// bufferWhenGone reports whether a message may still be numbered and
-// buffered although the connection has ended: an event (p == nil) on a
-// server connection that lost its transport, whose session the client may
-// still resume — the event is then delivered on the resumed connection.
-// Caller holds c.mu.
-func (c *Connection) bufferWhenGone(p *pendingCall) bool {
-	if p != nil || c.server == nil || c.session == nil {
-		return false
-	}
-	c.session.mu.Lock()
-	defer c.session.mu.Unlock()
-	return c.session.conn == nil || c.session.conn == c
-}
+// errMoved reports that a server connection's session has moved to the
+// connection of a resumption: the message belongs there.
+var errMoved = errors.New("jstp: session moved to another connection")
 
 // sendUnnumbered sends a callback, pong or handshake message on ts.
 func (c *Connection) sendOn(ts *transportState, msg []byte) {
@@ -991,28 +1011,19 @@ func (c *Connection) onEvent(ts *transportState, data []byte, obj mdsf.Object, h
 }
 
 // dispatchEvent runs fn after the event handlers queued before it, on a
-// goroutine that exists only while there is work.
+// goroutine that exists only while there is work. The queue belongs to the
+// session, so handlers stay in order across a resumption, when a server
+// session moves to a new connection.
 func (c *Connection) dispatchEvent(fn func()) {
-	c.evMu.Lock()
-	c.evQueue = append(c.evQueue, fn)
-	if c.evRunning {
-		c.evMu.Unlock()
+	q := &c.events
+	if s := c.Session(); s != nil {
+		q = &s.events
+	}
+	if !q.push(fn) {
 		return
 	}
-	c.evRunning = true
-	c.evMu.Unlock()
 	run := func() {
-		for {
-			c.evMu.Lock()
-			if len(c.evQueue) == 0 {
-				c.evRunning = false
-				c.evMu.Unlock()
-				return
-			}
-			next := c.evQueue[0]
-			c.evQueue[0] = nil
-			c.evQueue = c.evQueue[1:]
-			c.evMu.Unlock()
+		for next := q.next(); next != nil; next = q.next() {
 			c.safely("event handler", next)
 		}
 	}
@@ -1021,6 +1032,41 @@ func (c *Connection) dispatchEvent(fn func()) {
 	} else {
 		go run()
 	}
+}
+
+// serialQueue runs functions one at a time, in order; whoever pushes onto
+// an idle queue must start a runner that calls next until it returns nil.
+type serialQueue struct {
+	mu      sync.Mutex
+	queue   []func()
+	running bool
+}
+
+// push queues fn and reports whether the caller must start a runner.
+func (q *serialQueue) push(fn func()) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queue = append(q.queue, fn)
+	if q.running {
+		return false
+	}
+	q.running = true
+	return true
+}
+
+// next returns the next function, or nil (and marks the queue idle).
+func (q *serialQueue) next() func() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.queue) == 0 {
+		q.running = false
+		q.queue = nil
+		return nil
+	}
+	fn := q.queue[0]
+	q.queue[0] = nil
+	q.queue = q.queue[1:]
+	return fn
 }
 
 func (c *Connection) safely(what string, fn func()) {

@@ -189,6 +189,11 @@ func (s *Server) Broadcast(iface, name string, args ...any) error {
 		return fmt.Errorf("jstp: broadcast %s.%s: %w", iface, name, err)
 	}
 	for _, c := range s.Clients() {
+		if sess := c.Session(); sess != nil {
+			if now := sess.Connection(); now != nil && now != c {
+				continue // a resumption moved the session; its new connection is listed too
+			}
+		}
 		_ = c.emitPayload(iface, name, payload)
 	}
 	return nil
@@ -414,18 +419,17 @@ func (s *Server) resume(ctx context.Context, c *Connection, ts *transportState, 
 		}
 		sess = stored
 	}
-	sess.mu.Lock()
-	msg := []byte("{handshake:[0],ok:")
-	msg = appendID(msg, sess.receivedCount)
-	old := sess.conn
-	sess.mu.Unlock()
-	msg = append(msg, '}')
-	if old != nil && old != c {
-		// The old transport has not noticed it is dead yet: retire it.
+	if old := sess.Connection(); old != nil && old != c {
+		// The old transport has not noticed it is dead yet: retire it, and
+		// wait until it delivers nothing more, so the count below covers
+		// everything it did deliver.
 		if ots := old.beginClose(); ots != nil {
 			<-ots.closed
 		}
 	}
+	msg := []byte("{handshake:[0],ok:")
+	msg = appendID(msg, sess.ReceivedCount())
+	msg = append(msg, '}')
 	s.register(c, sess, app)
 	if !c.bind(ts, app, version, sess, msg, int64(received), true) {
 		s.unregister(c)
@@ -589,14 +593,7 @@ func encodeArgs(args []any) ([]byte, error) {
 // server connection replaced by a resumption of its session, the event goes
 // to the connection that now holds the session.
 func (c *Connection) emitPayload(iface, name string, payload []byte) error {
-	if c.server != nil && c.isClosing() {
-		if s := c.Session(); s != nil {
-			if now := s.Connection(); now != nil && now != c {
-				return now.emitPayload(iface, name, payload)
-			}
-		}
-	}
-	_, err := c.sendNumbered(func(b []byte, id int64) []byte {
+	build := func(b []byte, id int64) []byte {
 		b = append(b, "{event:["...)
 		b = appendID(b, id)
 		b = append(b, ',')
@@ -606,8 +603,18 @@ func (c *Connection) emitPayload(iface, name string, payload []byte) error {
 		b = append(b, ':')
 		b = append(b, payload...)
 		return append(b, '}')
-	}, nil)
-	return err
+	}
+	for {
+		_, err := c.sendNumbered(build, nil)
+		if err != errMoved {
+			return err
+		}
+		next := c.Session().Connection()
+		if next == nil || next == c {
+			return ErrClosed
+		}
+		c = next
+	}
 }
 
 // group counts running goroutines and lets callers wait for none, with a

@@ -39,6 +39,8 @@ type Session struct {
 	buffer []bufferedMessage
 
 	conn *Connection // the connection currently bound to the session
+
+	events serialQueue // event handlers, in arrival order
 }
 
 func newSession(id, username string) *Session {
