@@ -214,8 +214,8 @@ func TestUpgrade(t *testing.T) {
 	}{
 		{"metarhia-jstp", nil, Subprotocol, nil, http.StatusSwitchingProtocols},
 		{"among others", nil, "chat, " + Subprotocol, nil, http.StatusSwitchingProtocols},
-		{"no subprotocol", nil, "", nil, http.StatusBadRequest},
-		{"wrong subprotocol", nil, "chat", nil, http.StatusBadRequest},
+		{"no subprotocol", nil, "", nil, http.StatusForbidden},
+		{"wrong subprotocol", nil, "chat", nil, http.StatusForbidden},
 		{"any origin by default", nil, Subprotocol, http.Header{"Origin": {"https://evil.example"}}, http.StatusSwitchingProtocols},
 		{"origin allowed", onlyExample, Subprotocol, http.Header{"Origin": {"https://example.com"}}, http.StatusSwitchingProtocols},
 		{"origin rejected", onlyExample, Subprotocol, http.Header{"Origin": {"https://evil.example"}}, http.StatusForbidden},

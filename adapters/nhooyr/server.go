@@ -124,7 +124,7 @@ func (a peerAddr) String() string { return string(a) }
 
 // ServeHTTP upgrades a WebSocket request offering the metarhia-jstp
 // subprotocol and serves JSTP over it. A request that is not a WebSocket
-// upgrade gets 400 Bad Request, one not offering the subprotocol gets 400
+// upgrade gets 400 Bad Request, one not offering the subprotocol gets 403
 // too, one from a rejected origin 403 Forbidden, and any request after
 // Shutdown 503 Service Unavailable.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad Request: this is a JSTP WebSocket endpoint", http.StatusBadRequest)
 		return
 	case !headerHasToken(r.Header, "Sec-WebSocket-Protocol", Subprotocol):
-		http.Error(w, "Bad Request: the "+Subprotocol+" subprotocol is required", http.StatusBadRequest)
+		http.Error(w, "Forbidden: the "+Subprotocol+" subprotocol is required", http.StatusForbidden) // the reference rejects with 403
 		return
 	case s.cfg.CheckOrigin != nil && !s.cfg.CheckOrigin(r):
 		http.Error(w, "Forbidden: origin not allowed", http.StatusForbidden)
