@@ -13,7 +13,8 @@ all: test
 
 ## run: serve the example application over every transport, print a client round trip, keep serving until Ctrl-C
 run:
-	$(GO) run ./example/cmd/jstp-example
+	$(GO) build -o bin/jstp-example ./example/cmd/jstp-example
+	./bin/jstp-example
 
 ## test: every module's tests with the race detector
 test:
