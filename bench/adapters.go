@@ -155,14 +155,37 @@ func gorillaEchoDial(ctx context.Context, addr string) (EchoConn, error) {
 	return gorillaEcho{c}, nil
 }
 
-// ---- raw echo over gobwas/ws (a goroutine per connection, bufio reads) ----
+// ---- raw echo over gobwas/ws (a goroutine per connection, frames read
+// with ws.ReadHeader into a reused buffer) ----
 
-type rw struct {
-	io.Reader
-	io.Writer
+// gobwasReadMessage reads the frames of one data message from br (control
+// frames are skipped; a close frame ends the connection) and returns the
+// payload length; the payload itself is discarded.
+func gobwasReadMessage(br *bufio.Reader) (int, error) {
+	n := 0
+	for {
+		h, err := ws.ReadHeader(br)
+		if err != nil {
+			return n, err
+		}
+		if h.OpCode == ws.OpClose {
+			return n, io.EOF
+		}
+		if _, err := br.Discard(int(h.Length)); err != nil {
+			return n, err
+		}
+		if h.OpCode.IsControl() {
+			continue
+		}
+		n += int(h.Length)
+		if h.Fin {
+			return n, nil
+		}
+	}
 }
 
 func gobwasEchoServe(l net.Listener, ack []byte) (func(), error) {
+	frame := ws.MustCompileFrame(ws.NewTextFrame(ack))
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -176,10 +199,10 @@ func gobwasEchoServe(l net.Listener, ack []byte) (func(), error) {
 				}
 				br := bufio.NewReaderSize(c, 64<<10)
 				for {
-					if _, err := wsutil.ReadClientText(rw{br, c}); err != nil {
+					if _, err := gobwasReadMessage(br); err != nil {
 						return
 					}
-					if err := wsutil.WriteServerText(c, ack); err != nil {
+					if _, err := c.Write(frame); err != nil {
 						return
 					}
 				}
@@ -194,12 +217,10 @@ type gobwasEcho struct {
 	br *bufio.Reader
 }
 
+// Write masks msg in place, as wsutil does: each connection has its own.
 func (g gobwasEcho) Write(msg []byte) error { return wsutil.WriteClientText(g.c, msg) }
-func (g gobwasEcho) Read() (int, error) {
-	b, err := wsutil.ReadServerText(rw{g.br, g.c})
-	return len(b), err
-}
-func (g gobwasEcho) Close() error { return g.c.Close() }
+func (g gobwasEcho) Read() (int, error)     { return gobwasReadMessage(g.br) }
+func (g gobwasEcho) Close() error           { return g.c.Close() }
 
 func gobwasEchoDial(ctx context.Context, addr string) (EchoConn, error) {
 	c, br, _, err := ws.Dial(ctx, addr)

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,6 +163,7 @@ func runEchoLoad(ctx context.Context, p Point, a *Adapter, addr string, mark fun
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, c := range conns {
+		msg := bytes.Clone(msg) // a writer may mask its message in place
 		sem := make(chan struct{}, win)
 		sent := make(chan time.Time, win)
 		wg.Add(2)
@@ -185,12 +187,21 @@ func runEchoLoad(ctx context.Context, p Point, a *Adapter, addr string, mark fun
 		go func() { // reader
 			defer wg.Done()
 			for range p.R {
-				if _, err := c.Read(); err != nil {
+				n, err := c.Read()
+				if err == nil && n != ackSize {
+					err = fmt.Errorf("echo answer of %d bytes, want %d", n, ackSize)
+				}
+				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					c.Close()
 					return
 				}
-				t := <-sent
+				var t time.Time
+				select {
+				case t = <-sent:
+				case <-ctx.Done():
+					return
+				}
 				lat[next.Add(1)-1] = int64(time.Since(t))
 				<-sem
 			}

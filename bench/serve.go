@@ -99,7 +99,8 @@ func serveChild(spec string) error {
 	case "echo":
 		ack, _ := strconv.Atoi(os.Getenv(envAck))
 		var s func()
-		s, err = a.ServeEcho(l, make([]byte, max(ack, 1)))
+		// The answer is text without NUL (NUL frames the socket transports).
+		s, err = a.ServeEcho(l, []byte(strings.Repeat("0", max(ack, 1))))
 		stop = func(context.Context) error { s(); return nil }
 	default:
 		err = fmt.Errorf("unknown server kind %q", kind)

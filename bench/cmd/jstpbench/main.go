@@ -20,7 +20,7 @@ func main() {
 	bench.MaybeServe() // when started as a benchmark server
 
 	quick := flag.Bool("quick", false, "tiny counts: checks that every configuration runs")
-	points := flag.String("points", "", `points to run, separated by ";", e.g. "W1 C100 R1000 S10; rtt R5000 S10" (default: the issue's points plus round-trip latency)`)
+	points := flag.String("points", "", `points to run, separated by ";", e.g. "W1 C100 R1000 S10; rtt R5000 S10" (default: the issue's points plus round-trip latency; "none": memory runs only)`)
 	adapterList := flag.String("adapters", "", "comma-separated adapters (default: "+strings.Join(bench.AdapterNames(), ",")+")")
 	out := flag.String("out", "bench/results", "directory for results.json and results.md (empty: none)")
 	mem := flag.String("mem", "10000", `idle connection counts of the memory runs, comma-separated ("" or 0: none)`)
@@ -28,6 +28,7 @@ func main() {
 	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
 	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
+	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
 
 	cfg := bench.Config{Log: os.Stdout, ProfileDir: *profile, RunTimeout: *timeout, MemInflight: *inflight}
@@ -43,7 +44,9 @@ func main() {
 			}
 		}
 	}
-	if *points != "" {
+	if *points == "none" {
+		cfg.Points = nil
+	} else if *points != "" {
 		cfg.Points = nil
 		for _, s := range strings.Split(*points, ";") {
 			p, err := bench.ParsePoint(s)
@@ -72,6 +75,8 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *total)
+	defer cancel()
 	rep, err := bench.Run(ctx, cfg)
 	if rep != nil {
 		rep.Command = strings.Join(append([]string{"go run ./bench/cmd/jstpbench"}, os.Args[1:]...), " ")
