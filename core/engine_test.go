@@ -82,3 +82,56 @@ func TestEngineRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPanickingAuthPolicyAndHooks(t *testing.T) {
+	app := MustNewApplication("app")
+	_, dial := testServer(t, ServerOptions{
+		Applications: []*Application{app},
+		AuthPolicy: AuthFunc(func(context.Context, *Connection, *Application, string, []any) (string, error) {
+			panic("auth backend exploded")
+		}),
+		OnConnect: func(*Connection) { panic("hook exploded") },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := Connect(ctx, "app", &Client{Login: "u", Password: "p"}, dial)
+	if !errors.Is(err, ErrInternalAPIError) {
+		t.Fatalf("login with a panicking auth policy: %v, want code 16", err)
+	}
+	// The server survives both panics and serves the next client.
+	conn, err := Connect(ctx, "app", nil, dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServerForgetsExpiredSessions(t *testing.T) {
+	gone := make(chan struct{}, 3)
+	srv, dial := testServer(t, ServerOptions{ClientExpiration: time.Nanosecond, OnDisconnect: func(*Connection) { gone <- struct{}{} }})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		conn, err := Connect(ctx, "testApp", nil, dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		select {
+		case <-gone:
+		case <-ctx.Done():
+			t.Fatal("no OnDisconnect")
+		}
+	}
+	// Each close sweeps what expired before it; after the last close at
+	// most its own session can remain.
+	srv.mu.Lock()
+	n := len(srv.sessions)
+	srv.mu.Unlock()
+	if n > 1 {
+		t.Fatalf("%d sessions kept in memory after their expiration", n)
+	}
+}

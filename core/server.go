@@ -332,12 +332,24 @@ func (s *Server) handshakeRequest(c *Connection, ts *transportState, data []byte
 		s.log.emit(LogEvent{Kind: LogHandshakeRequest, Conn: c, Interface: name, Name: strategy})
 	}
 	s.goHandler(func() {
-		err := s.completeHandshake(c, ts, name, version, strategy, credentials)
+		err := s.completeHandshakeSafely(c, ts, name, version, strategy, credentials)
 		if err != nil {
 			s.log.emit(LogEvent{Kind: LogHandshake, Conn: c, Err: err})
 			ts.end(handshakeError(err))
 		}
 	})
+}
+
+// completeHandshakeSafely runs completeHandshake, turning a panic in an
+// auth policy or storage provider into code 16 for this client alone.
+func (s *Server) completeHandshakeSafely(c *Connection, ts *transportState, name, version, strategy string, credentials []any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.emit(LogEvent{Kind: LogPanic, Conn: c, Err: fmt.Errorf("jstp: handshake panicked: %v", p)})
+			err = ErrInternalAPIError
+		}
+	}()
+	return s.completeHandshake(c, ts, name, version, strategy, credentials)
 }
 
 func (s *Server) completeHandshake(c *Connection, ts *transportState, name, version, strategy string, credentials []any) error {
@@ -386,9 +398,7 @@ func (s *Server) completeHandshake(c *Connection, ts *transportState, name, vers
 		return nil
 	}
 	c.log.emit(LogEvent{Kind: LogHandshake, Conn: c})
-	if s.opts.OnConnect != nil {
-		s.opts.OnConnect(c)
-	}
+	s.notify(s.opts.OnConnect, c)
 	return nil
 }
 
@@ -436,9 +446,7 @@ func (s *Server) resume(ctx context.Context, c *Connection, ts *transportState, 
 		return nil
 	}
 	c.log.emit(LogEvent{Kind: LogHandshake, Conn: c})
-	if s.opts.OnReconnect != nil {
-		s.opts.OnReconnect(c)
-	}
+	s.notify(s.opts.OnReconnect, c)
 	return nil
 }
 
@@ -497,6 +505,13 @@ func (s *Server) register(c *Connection, sess *Session, app *Application) {
 	s.sessions[sess.id] = &sessionEntry{s: sess, app: app}
 }
 
+// notify calls a connection notification, if set, containing its panics.
+func (s *Server) notify(fn func(*Connection), c *Connection) {
+	if fn != nil {
+		c.safely("connection notification", func() { fn(c) })
+	}
+}
+
 func (s *Server) unregister(c *Connection) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -523,6 +538,7 @@ func (s *Server) connectionClosed(c *Connection, handshaken bool) {
 		sess.mu.Unlock()
 	}
 	s.mu.Lock()
+	s.sweepLocked()
 	delete(s.conns, c)
 	_, wasClient := s.clients[c]
 	delete(s.clients, c)
@@ -546,8 +562,8 @@ func (s *Server) connectionClosed(c *Connection, handshaken bool) {
 			}
 		})
 	}
-	if wasClient && handshaken && s.opts.OnDisconnect != nil {
-		s.opts.OnDisconnect(c)
+	if wasClient && handshaken {
+		s.notify(s.opts.OnDisconnect, c)
 	}
 }
 
