@@ -10,6 +10,7 @@ package jstp
 // measures alone, so that the engine's share is the difference.
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"strings"
@@ -120,9 +121,12 @@ func BenchmarkEncodeCallArgs(b *testing.B) {
 	args := []any{benchArg}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := encodeArgs(args); err != nil {
+		scratch := getScratch()
+		payload, err := encodeArgs(*scratch, args)
+		if err != nil {
 			b.Fatal(err)
 		}
+		putScratch(scratch, payload)
 	}
 }
 
@@ -194,24 +198,81 @@ func BenchmarkDispatch(b *testing.B) {
 	}
 }
 
-// BenchmarkCallbackMatching numbers and buffers a call on a client
-// connection (no transport: it stays in the session buffer), then matches
-// its parsed callback: pending-call lookup, session delivery accounting
-// and waking the caller.
-func BenchmarkCallbackMatching(b *testing.B) {
-	c := newConnection(nil, (&Client{}).withDefaults(), &logger{})
-	c.session = newSession("bench", "")
-	obj := mdsf.Object{{Key: "callback", Value: []any{float64(1)}}, {Key: "ok", Value: []any{}}}
-	build := func(dst []byte, id int64) []byte { return appendID(append(dst, "{call:["...), id) }
+// responder is a client Transport that answers every call itself, from a
+// goroutine of its own, with a callback carrying the call's id: the client
+// half of a round trip with no server engine behind it.
+type responder struct {
+	r    Receiver
+	ids  chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func newResponder() *responder {
+	return &responder{ids: make(chan []byte, 1024), done: make(chan struct{})}
+}
+
+func (t *responder) Start(r Receiver) {
+	t.r = r
+	go func() {
+		buf := make([]byte, 0, 64)
+		for {
+			select {
+			case id := <-t.ids:
+				buf = append(append(append(buf[:0], "{callback:["...), id...), "],ok:[]}"...)
+				t.r.Message(buf)
+			case <-t.done:
+				t.r.Closed(nil)
+				return
+			}
+		}
+	}()
+}
+
+func (t *responder) Send(msg []byte) error {
+	// {call:[<id>,... or {handshake:[<id>,...: answer with the id.
+	i := bytes.IndexByte(msg, '[')
+	j := bytes.IndexByte(msg, ',')
+	if i < 0 || j < i {
+		return nil
+	}
+	if bytes.HasPrefix(msg, []byte("{handshake:")) {
+		go t.r.Message([]byte("{handshake:[0],ok:'bench-session'}"))
+		return nil
+	}
+	select {
+	case t.ids <- append([]byte(nil), msg[i+1:j]...):
+	case <-t.done:
+		return ErrTransportClosed
+	}
+	return nil
+}
+
+func (t *responder) Close() error {
+	t.once.Do(func() { close(t.done) })
+	return nil
+}
+
+func (t *responder) RemoteAddr() net.Addr { return PipeAddr("responder") }
+
+// BenchmarkClientCall is the client half of a round trip: encoding and
+// numbering the call, buffering it in the session, parsing the callback,
+// matching it to the pending call and waking the caller. The responder
+// transport's own cost (a copy of the id, a goroutine hand-off) is
+// included.
+func BenchmarkClientCall(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "app", nil, func(context.Context) (Transport, error) { return newResponder(), nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
 	b.ReportAllocs()
 	for b.Loop() {
-		p := &pendingCall{kind: pendCall, ch: make(chan callResult, 1)}
-		id, err := c.sendNumbered(build, p)
-		if err != nil {
+		if _, err := conn.Call(context.Background(), "iface", "method", benchArg); err != nil {
 			b.Fatal(err)
 		}
-		c.onCallback(nil, nil, obj, id)
-		<-p.ch
 	}
 }
 
