@@ -94,6 +94,24 @@ type callResult struct {
 	err   error
 }
 
+// pendingPool recycles pending calls (and their channels): a call costs no
+// allocation for its bookkeeping.
+var pendingPool = sync.Pool{New: func() any { return &pendingCall{ch: make(chan callResult, 1)} }}
+
+func newPending(kind pendingKind) *pendingCall {
+	p := pendingPool.Get().(*pendingCall)
+	p.kind = kind
+	return p
+}
+
+// release recycles p. Only its waiter calls it, once p's single answer has
+// been received or p was taken out of the pending map by the waiter itself
+// (so no answer can come).
+func (p *pendingCall) release() {
+	p.complete = nil
+	pendingPool.Put(p)
+}
+
 func (p *pendingCall) resolve(r callResult) {
 	select {
 	case p.ch <- r:
@@ -353,10 +371,41 @@ func absID(id int64) int64 {
 	return id
 }
 
-// sendNumbered numbers, buffers and sends a call, event, inspect or ping.
-// build writes the message given its signed id. If p is not nil it is
+// outgoing is a call, event, inspect or ping to be numbered and written:
+// {kind:[id,'iface'],verb:payload}, the payload already encoded.
+type outgoing struct {
+	kind    string
+	iface   string // none for a ping
+	verb    string // none for an inspect or a ping
+	payload []byte
+}
+
+func (o *outgoing) size() int {
+	return len(o.kind) + len(o.iface) + len(o.verb) + len(o.payload) + 40
+}
+
+func (o *outgoing) appendTo(b []byte, id int64) []byte {
+	b = append(b, '{')
+	b = append(b, o.kind...)
+	b = append(b, ":["...)
+	b = appendID(b, id)
+	if o.kind != "ping" {
+		b = append(b, ',')
+		b = mdsf.AppendString(b, o.iface)
+	}
+	b = append(b, ']')
+	if o.verb != "" {
+		b = append(b, ',')
+		b = mdsf.AppendKey(b, o.verb)
+		b = append(b, ':')
+		b = append(b, o.payload...)
+	}
+	return append(b, '}')
+}
+
+// sendNumbered numbers, buffers and sends a call, event, inspect or ping. If p is not nil it is
 // registered as pending under that id. It returns the signed id.
-func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pendingCall) (int64, error) {
+func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	c.mu.Lock()
 	gone := c.closing || c.finished
 	// An event on a server connection that lost its transport is still
@@ -381,7 +430,7 @@ func (c *Connection) sendNumbered(build func(dst []byte, id int64) []byte, p *pe
 	}
 	abs := s.nextIDLocked()
 	id := c.signed(abs)
-	msg := build(make([]byte, 0, 64), id)
+	msg := o.appendTo(make([]byte, 0, o.size()), id)
 	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg})
 	s.mu.Unlock()
 	if p != nil {
@@ -432,13 +481,18 @@ func (c *Connection) sendCallback(ts *transportState, id int64, results []any, e
 func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, error) {
 	select {
 	case r := <-p.ch:
+		p.release()
 		return r.value, r.err
 	case <-ctx.Done():
 		c.mu.Lock()
-		if c.pending[id] == p {
+		mine := c.pending[id] == p
+		if mine {
 			delete(c.pending, id)
 		}
 		c.mu.Unlock()
+		if mine {
+			p.release()
+		}
 		return nil, ctx.Err()
 	}
 }
@@ -451,23 +505,17 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 // On a client, a call made while the connection is being restored is sent
 // once the session is resumed; ctx bounds the wait.
 func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
-	payload, err := encodeArgs(args)
+	scratch := getScratch()
+	payload, err := encodeArgs(*scratch, args)
 	if err != nil {
+		putScratch(scratch, payload)
 		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
 	}
-	p := &pendingCall{kind: pendCall, ch: make(chan callResult, 1)}
-	id, err := c.sendNumbered(func(b []byte, id int64) []byte {
-		b = append(b, "{call:["...)
-		b = appendID(b, id)
-		b = append(b, ',')
-		b = mdsf.AppendString(b, iface)
-		b = append(b, "],"...)
-		b = mdsf.AppendKey(b, method)
-		b = append(b, ':')
-		b = append(b, payload...)
-		return append(b, '}')
-	}, p)
+	p := newPending(pendCall)
+	id, err := c.sendNumbered(&outgoing{kind: "call", iface: iface, verb: method, payload: payload}, p)
+	putScratch(scratch, payload)
 	if err != nil {
+		p.release()
 		return nil, err
 	}
 	v, err := c.await(ctx, id, p)
@@ -508,26 +556,41 @@ func (c *Connection) isClosing() bool {
 
 // Emit sends event name of interface iface, with args, to the peer.
 func (c *Connection) Emit(iface, name string, args ...any) error {
-	payload, err := encodeArgs(args)
-	if err != nil {
-		return fmt.Errorf("jstp: event %s.%s: %w", iface, name, err)
+	scratch := getScratch()
+	payload, err := encodeArgs(*scratch, args)
+	if err == nil {
+		err = c.emitPayload(iface, name, payload)
+	} else {
+		err = fmt.Errorf("jstp: event %s.%s: %w", iface, name, err)
 	}
-	return c.emitPayload(iface, name, payload)
+	putScratch(scratch, payload)
+	return err
+}
+
+// scratchPool holds buffers for encoding arguments before they are copied
+// into a numbered message.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxScratch is the largest buffer kept for reuse.
+const maxScratch = 64 << 10
+
+func getScratch() *[]byte { return scratchPool.Get().(*[]byte) }
+
+func putScratch(p *[]byte, used []byte) {
+	if cap(used) <= maxScratch {
+		*p = used[:0]
+		scratchPool.Put(p)
+	}
 }
 
 // Inspect asks the peer for the methods of interface iface and returns a
 // proxy for calling them and listening to its events. An unknown interface
 // fails with ErrInterfaceNotFound.
 func (c *Connection) Inspect(ctx context.Context, iface string) (*RemoteProxy, error) {
-	p := &pendingCall{kind: pendInspect, ch: make(chan callResult, 1)}
-	id, err := c.sendNumbered(func(b []byte, id int64) []byte {
-		b = append(b, "{inspect:["...)
-		b = appendID(b, id)
-		b = append(b, ',')
-		b = mdsf.AppendString(b, iface)
-		return append(b, "]}"...)
-	}, p)
+	p := newPending(pendInspect)
+	id, err := c.sendNumbered(&outgoing{kind: "inspect", iface: iface}, p)
 	if err != nil {
+		p.release()
 		return nil, err
 	}
 	v, err := c.await(ctx, id, p)
@@ -549,19 +612,14 @@ func (c *Connection) Inspect(ctx context.Context, iface string) (*RemoteProxy, e
 
 // Ping sends a ping and waits for the pong.
 func (c *Connection) Ping(ctx context.Context) error {
-	p := &pendingCall{kind: pendPing, ch: make(chan callResult, 1)}
-	id, err := c.sendNumbered(buildPing, p)
+	p := newPending(pendPing)
+	id, err := c.sendNumbered(&outgoing{kind: "ping"}, p)
 	if err != nil {
+		p.release()
 		return err
 	}
 	_, err = c.await(ctx, id, p)
 	return err
-}
-
-func buildPing(b []byte, id int64) []byte {
-	b = append(b, "{ping:["...)
-	b = appendID(b, id)
-	return append(b, "]}"...)
 }
 
 // StartHeartbeat sends a ping every interval while the connection has a
@@ -592,7 +650,7 @@ func (c *Connection) armHeartbeatLocked() {
 		if !live {
 			return
 		}
-		_, _ = c.sendNumbered(buildPing, nil)
+		_, _ = c.sendNumbered(&outgoing{kind: "ping"}, nil)
 		c.mu.Lock()
 		if c.heartbeat == t {
 			t.Reset(c.heartbeatEvery)
@@ -925,19 +983,23 @@ func (c *Connection) onCall(ts *transportState, data []byte, obj mdsf.Object, he
 		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
 		return
 	}
-	run := func() {
-		res, err := app.call(c.ctx, c, iface, name, args)
-		c.sendCallback(ts, id, res, err)
-	}
 	if c.server != nil {
 		if c.server.isClosed() {
 			c.sendCallback(ts, id, nil, ErrInternalAPIError)
 			return
 		}
-		c.server.goHandler(run)
-	} else {
-		go run()
+		c.server.handlers.add()
 	}
+	go c.serveCall(ts, app, id, iface, name, args)
+}
+
+// serveCall runs one incoming call and answers it.
+func (c *Connection) serveCall(ts *transportState, app *Application, id int64, iface, name string, args []any) {
+	if c.server != nil {
+		defer c.server.handlers.done()
+	}
+	res, err := app.call(c.ctx, c, iface, name, args)
+	c.sendCallback(ts, id, res, err)
 }
 
 func (c *Connection) onCallback(ts *transportState, data []byte, obj mdsf.Object, id int64) {

@@ -184,7 +184,7 @@ func (s *Server) Clients() []*Connection {
 // Broadcast emits event name of interface iface to every connected client.
 // The arguments are encoded once.
 func (s *Server) Broadcast(iface, name string, args ...any) error {
-	payload, err := encodeArgs(args)
+	payload, err := encodeArgs(nil, args)
 	if err != nil {
 		return fmt.Errorf("jstp: broadcast %s.%s: %w", iface, name, err)
 	}
@@ -598,30 +598,21 @@ func (c *Connection) beginClose() *transportState {
 	return ts
 }
 
-func encodeArgs(args []any) ([]byte, error) {
+// encodeArgs appends the mdsf array of args to dst.
+func encodeArgs(dst []byte, args []any) ([]byte, error) {
 	if args == nil {
 		args = []any{}
 	}
-	return mdsf.Append(nil, args)
+	return mdsf.Append(dst, args)
 }
 
 // emitPayload sends an event whose arguments are already encoded. On a
 // server connection replaced by a resumption of its session, the event goes
 // to the connection that now holds the session.
 func (c *Connection) emitPayload(iface, name string, payload []byte) error {
-	build := func(b []byte, id int64) []byte {
-		b = append(b, "{event:["...)
-		b = appendID(b, id)
-		b = append(b, ',')
-		b = mdsf.AppendString(b, iface)
-		b = append(b, "],"...)
-		b = mdsf.AppendKey(b, name)
-		b = append(b, ':')
-		b = append(b, payload...)
-		return append(b, '}')
-	}
+	o := &outgoing{kind: "event", iface: iface, verb: name, payload: payload}
 	for {
-		_, err := c.sendNumbered(build, nil)
+		_, err := c.sendNumbered(o, nil)
 		if err != errMoved {
 			return err
 		}
