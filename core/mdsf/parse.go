@@ -52,9 +52,37 @@ func ParseString(s string) (any, error) {
 
 // scratch holds per-parse working stacks, pooled between calls.
 type scratch struct {
-	vals []any
-	mems []Member
-	buf  []byte
+	vals  []any
+	mems  []Member
+	buf   []byte
+	boxes boxCache
+}
+
+// boxCache remembers, for one parse, the boxed form of recently read short
+// strings, so that a string value repeated through a large message (an
+// enum-like field, a tag, a city) is boxed into an interface, and decoded
+// when it has escapes, once. It is direct-mapped: a slot is chosen by a
+// cheap hash and a miss replaces its entry.
+type boxCache [boxSlots]struct {
+	s string
+	v any
+}
+
+const (
+	boxSlots = 256
+	// boxMaxLen is the longest string the cache holds.
+	boxMaxLen = 32
+)
+
+// boxMinInput is the input size from which Parse uses the cache: in small
+// messages repeated string values are rare and clearing the cache would
+// cost more than it saves. (A variable so that tests can lower it.)
+var boxMinInput = 512
+
+func boxSlot[T string | []byte](s T) int {
+	n := len(s)
+	h := uint(n)*0x9E37 ^ uint(s[0])*0x01000193 ^ uint(s[n>>1])*0x5bd1 ^ uint(s[n-1])*0x2F
+	return int((h ^ h>>8) & (boxSlots - 1))
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -65,6 +93,7 @@ type parser struct {
 	depth  int
 	err    *SyntaxError
 	st     *scratch
+	boxes  *boxCache // nil for small inputs
 	vArena []any
 	mArena []Member
 	vChunk int
@@ -82,6 +111,9 @@ func parse(s string) (any, error) {
 		p.mChunk = min(commas+strings.Count(s, "{")+1, 128)
 	}
 	p.st = scratchPool.Get().(*scratch)
+	if len(s) >= boxMinInput {
+		p.boxes = &p.st.boxes
+	}
 	v, ok := p.value()
 	if ok {
 		if !p.clutter() {
@@ -96,6 +128,9 @@ func parse(s string) (any, error) {
 	clear(st.vals)
 	clear(st.mems)
 	st.vals, st.mems = st.vals[:0], st.mems[:0]
+	if p.boxes != nil {
+		clear(p.boxes[:])
+	}
 	if cap(st.buf) > 1<<16 {
 		st.buf = nil
 	}
@@ -205,6 +240,9 @@ func (p *parser) value() (any, bool) {
 	case c == '[':
 		return p.array()
 	case c == '\'' || c == '"':
+		if p.boxes != nil {
+			return p.strBoxed()
+		}
 		s, ok := p.str()
 		if !ok {
 			return nil, false
@@ -486,17 +524,37 @@ func orderIndexKeys(mems []Member) {
 	})
 }
 
-// str reads a quoted string at p.i.
-func (p *parser) str() (string, bool) {
+// strStop marks the bytes that end the plain run of a quoted string: the
+// quotes, the backslash and every non-ASCII byte.
+var strStop = func() (t [256]bool) {
+	t['\''], t['"'], t['\\'] = true, true, true
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = true
+	}
+	return
+}()
+
+// strScan reads a quoted string at p.i. A string without escapes and with
+// valid UTF-8 is returned as raw, the text between the quotes; otherwise it
+// is decoded into p.st.buf and returned as dec (decoded is true), which is
+// valid until the next string is read.
+func (p *parser) strScan() (raw string, dec []byte, decoded, ok bool) {
 	s := p.s
 	q := s[p.i]
 	start := p.i + 1
 	i := start
-	for i < len(s) {
+	for {
+		for i < len(s) && !strStop[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			p.i = len(s)
+			return "", nil, false, p.fail(start-1, "unterminated string")
+		}
 		c := s[i]
 		if c == q {
 			p.i = i + 1
-			return s[start:i], true
+			return s[start:i], nil, false, true
 		}
 		if c == '\\' {
 			break
@@ -509,13 +567,49 @@ func (p *parser) str() (string, bool) {
 			i += n
 			continue
 		}
-		i++
+		i++ // the other quote
 	}
-	if i >= len(s) {
-		p.i = len(s)
-		return "", p.fail(start-1, "unterminated string")
+	dec, ok = p.strSlow(start, i, q)
+	return "", dec, true, ok
+}
+
+// str reads a quoted string at p.i.
+func (p *parser) str() (string, bool) {
+	raw, dec, decoded, ok := p.strScan()
+	if decoded && ok {
+		return string(dec), true
 	}
-	return p.strSlow(start, i, q)
+	return raw, ok
+}
+
+// strBoxed reads a quoted string at p.i and returns it boxed, through
+// p.boxes.
+func (p *parser) strBoxed() (any, bool) {
+	raw, dec, decoded, ok := p.strScan()
+	if !ok {
+		return nil, false
+	}
+	if !decoded {
+		if n := len(raw); n == 0 || n > boxMaxLen {
+			return raw, true
+		}
+		e := &p.boxes[boxSlot(raw)]
+		if e.v != nil && e.s == raw {
+			return e.v, true
+		}
+		e.s, e.v = raw, raw
+		return e.v, true
+	}
+	if n := len(dec); n == 0 || n > boxMaxLen {
+		return string(dec), true
+	}
+	e := &p.boxes[boxSlot(dec)]
+	if e.v != nil && e.s == string(dec) {
+		return e.v, true
+	}
+	str := string(dec)
+	e.s, e.v = str, str
+	return e.v, true
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
@@ -532,27 +626,27 @@ func hexVal(c byte) rune {
 	return -1
 }
 
-// strSlow decodes a string with escapes or invalid UTF-8; s[start:i] is
-// plain text already checked.
-func (p *parser) strSlow(start, i int, q byte) (string, bool) {
+// strSlow decodes a string with escapes or invalid UTF-8 into p.st.buf;
+// s[start:i] is plain text already checked.
+func (p *parser) strSlow(start, i int, q byte) ([]byte, bool) {
 	s := p.s
 	b := append(p.st.buf[:0], s[start:i]...)
 	defer func() { p.st.buf = b[:0] }()
 	for {
 		if i >= len(s) {
 			p.i = len(s)
-			return "", p.fail(start-1, "unterminated string")
+			return nil, p.fail(start-1, "unterminated string")
 		}
 		c := s[i]
 		switch {
 		case c == q:
 			p.i = i + 1
-			return string(b), true
+			return b, true
 		case c == '\\':
 			i++
 			if i >= len(s) {
 				p.i = len(s)
-				return "", p.fail(start-1, "unterminated string")
+				return nil, p.fail(start-1, "unterminated string")
 			}
 			e := s[i]
 			switch e {
@@ -589,12 +683,12 @@ func (p *parser) strSlow(start, i int, q byte) (string, bool) {
 				for n := 0; n < 2; n++ {
 					if i >= len(s) {
 						p.i = i
-						return "", p.fail(i, "unterminated string")
+						return nil, p.fail(i, "unterminated string")
 					}
 					h := hexVal(s[i])
 					if h < 0 {
 						p.i = i
-						return "", p.unexpected("a hexadecimal digit")
+						return nil, p.unexpected("a hexadecimal digit")
 					}
 					u = u*16 + h
 					i++
@@ -609,7 +703,7 @@ func (p *parser) strSlow(start, i int, q byte) (string, bool) {
 					for {
 						if i >= len(s) {
 							p.i = i
-							return "", p.fail(i, "unterminated string")
+							return nil, p.fail(i, "unterminated string")
 						}
 						if s[i] == '}' {
 							break
@@ -617,31 +711,31 @@ func (p *parser) strSlow(start, i int, q byte) (string, bool) {
 						h := hexVal(s[i])
 						if h < 0 {
 							p.i = i
-							return "", p.unexpected("a hexadecimal digit or '}'")
+							return nil, p.unexpected("a hexadecimal digit or '}'")
 						}
 						digits++
 						if digits > 8 {
 							p.i = i
-							return "", p.fail(i, "invalid code point escape: more than 8 hexadecimal digits")
+							return nil, p.fail(i, "invalid code point escape: more than 8 hexadecimal digits")
 						}
 						u = u*16 + h
 						i++
 					}
 					if digits == 0 || u > 0x10FFFF {
 						p.i = i
-						return "", p.fail(i, "invalid code point escape: want 1 to 8 hexadecimal digits up to 10FFFF")
+						return nil, p.fail(i, "invalid code point escape: want 1 to 8 hexadecimal digits up to 10FFFF")
 					}
 					i++
 				} else {
 					for n := 0; n < 4; n++ {
 						if i >= len(s) {
 							p.i = i
-							return "", p.fail(i, "unterminated string")
+							return nil, p.fail(i, "unterminated string")
 						}
 						h := hexVal(s[i])
 						if h < 0 {
 							p.i = i
-							return "", p.unexpected("a hexadecimal digit")
+							return nil, p.unexpected("a hexadecimal digit")
 						}
 						u = u*16 + h
 						i++
@@ -687,13 +781,34 @@ func (p *parser) number() (float64, bool) {
 		n = n*10 + uint64(s[i]-'0')
 		i++
 	}
-	if d := i - p.i; d > 0 && d < 16 && (i >= len(s) || !isNumberChar(s[i]) && s[i] != 'b' && s[i] != 'o' && s[i] != 'x') && (d == 1 || s[p.i] != '0') {
-		p.i = i
-		f := float64(n)
-		if neg {
-			f = -f
+	if d := i - p.i; d > 0 && d < 16 && (d == 1 || s[p.i] != '0') {
+		if i >= len(s) || !isNumberChar(s[i]) && s[i] != 'b' && s[i] != 'o' && s[i] != 'x' {
+			p.i = i
+			f := float64(n)
+			if neg {
+				f = -f
+			}
+			return f, true
 		}
-		return f, true
+		// Fast path: digits '.' digits, 15 digits in all at most. The
+		// integer n and 10^k are exact float64 values, so one correctly
+		// rounded division gives the correctly rounded result, as
+		// parseFloat and strconv.ParseFloat do.
+		if s[i] == '.' {
+			j := i + 1
+			for j < len(s) && j-p.i <= 16 && s[j] >= '0' && s[j] <= '9' {
+				n = n*10 + uint64(s[j]-'0')
+				j++
+			}
+			if k := j - i - 1; k > 0 && d+k <= 15 && (j >= len(s) || !isNumberChar(s[j])) {
+				p.i = j
+				f := float64(n) / pow10[k]
+				if neg {
+					f = -f
+				}
+				return f, true
+			}
+		}
 	}
 	base := 10
 	if p.i < len(s) && s[p.i] == '0' && p.i+1 < len(s) {
@@ -730,6 +845,8 @@ func (p *parser) number() (float64, bool) {
 	}
 	return f, true
 }
+
+var pow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 func isNumberChar(c byte) bool {
 	return c >= '0' && c <= '9' || c == '.' || c == '+' || c == '-' || c == 'e' || c == 'E'
