@@ -29,10 +29,11 @@ test:
 vet:
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 
-## fuzz: a short run of each fuzz target of the codec
+## fuzz: a short run of each fuzz target (the codec, the engine's message reader)
 fuzz:
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzSplitter$$' -fuzztime $(FUZZTIME) ./mdsf
+	cd core && $(GO) test -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime $(FUZZTIME) .
 
 ## bench: the full side-by-side benchmark (not part of CI)
 bench:

@@ -822,7 +822,8 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 	if ts.isEnding() {
 		return
 	}
-	v, err := mdsf.Parse(data)
+	var m inMessage
+	isObject, err := parseMessage(data, &m)
 	if err != nil {
 		// The reference closes the connection on a message it cannot parse.
 		c.reject(ts, data, err, true)
@@ -835,12 +836,11 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 	if !current {
 		return
 	}
-	obj, ok := v.(mdsf.Object)
-	if !ok {
+	if !isObject {
 		c.reject(ts, data, fmt.Errorf("%w: message is not an object", ErrProtocol), hs != hsDone)
 		return
 	}
-	if len(obj) == 0 {
+	if m.kind == "" {
 		if c.log.enabled() {
 			c.log.emit(LogEvent{Kind: LogHeartbeat, Conn: c})
 		}
@@ -849,41 +849,33 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 	if c.log.enabled() {
 		c.log.emit(LogEvent{Kind: LogIncoming, Conn: c, Message: append([]byte(nil), data...)})
 	}
-	kind := obj[0].Key
 	if hs != hsDone {
-		if kind != "handshake" || hs == hsPending && c.server != nil {
-			c.reject(ts, data, fmt.Errorf("%w: %s before handshake", ErrProtocol, kind), true)
+		if m.kind != "handshake" || hs == hsPending && c.server != nil {
+			c.reject(ts, data, fmt.Errorf("%w: %s before handshake", ErrProtocol, m.kind), true)
 			return
 		}
 	}
-	head, ok := obj[0].Value.([]any)
-	if !ok || len(head) == 0 {
-		c.reject(ts, data, fmt.Errorf("%w: %s header is not [id, ...]", ErrProtocol, kind), hs != hsDone)
+	if err := m.headerError(); err != nil {
+		c.reject(ts, data, err, hs != hsDone)
 		return
 	}
-	idf, ok := head[0].(float64)
-	if !ok || idf != float64(int64(idf)) {
-		c.reject(ts, data, fmt.Errorf("%w: message id is not an integer", ErrProtocol), hs != hsDone)
-		return
-	}
-	id := int64(idf)
-	switch kind {
+	switch m.kind {
 	case "handshake":
-		c.onHandshake(ts, data, obj, head, id)
+		c.onHandshake(ts, data, m.obj, m.head, m.id)
 	case "call":
-		c.onCall(ts, data, obj, head, id)
+		c.onCall(ts, data, &m)
 	case "callback":
-		c.onCallback(ts, data, obj, id)
+		c.onCallback(ts, data, &m)
 	case "event":
-		c.onEvent(ts, data, obj, head, id)
+		c.onEvent(ts, data, &m)
 	case "inspect":
-		c.onInspect(ts, data, head, id)
+		c.onInspect(ts, &m)
 	case "ping":
-		c.onPing(ts, id)
+		c.onPing(ts, m.id)
 	case "pong":
-		c.onPong(ts, data, id)
+		c.onPong(ts, data, m.id)
 	default:
-		c.reject(ts, data, fmt.Errorf("%w: unknown message kind %q", ErrProtocol, kind), false)
+		c.reject(ts, data, fmt.Errorf("%w: unknown message kind %q", ErrProtocol, m.kind), false)
 	}
 }
 
@@ -893,14 +885,6 @@ func verb(obj mdsf.Object) (string, any, bool) {
 		return "", nil, false
 	}
 	return obj[1].Key, obj[1].Value, true
-}
-
-func headString(head []any, i int) (string, bool) {
-	if len(head) <= i {
-		return "", false
-	}
-	s, ok := head[i].(string)
-	return s, ok
 }
 
 func (c *Connection) onHandshake(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
@@ -965,11 +949,10 @@ func handshakeError(err error) []byte {
 	return append(b, '}')
 }
 
-func (c *Connection) onCall(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
+func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
+	id, iface, name, val := m.id, m.iface, m.verb, m.payload
 	s := c.Session()
 	s.onMessageReceived(absID(id))
-	iface, _ := headString(head, 1)
-	name, val, _ := verb(obj)
 	args, ok := val.([]any)
 	if !ok {
 		c.sendCallback(ts, id, nil, ErrInvalidSignature)
@@ -1002,7 +985,8 @@ func (c *Connection) serveCall(ts *transportState, app *Application, id int64, i
 	c.sendCallback(ts, id, res, err)
 }
 
-func (c *Connection) onCallback(ts *transportState, data []byte, obj mdsf.Object, id int64) {
+func (c *Connection) onCallback(ts *transportState, data []byte, m *inMessage) {
+	id, name, val := m.id, m.verb, m.payload
 	s := c.Session()
 	if (id < 0) != (c.server != nil) || !s.onDelivered(absID(id)) {
 		c.reject(ts, data, fmt.Errorf("%w: callback for a message never sent", ErrProtocol), false)
@@ -1014,7 +998,6 @@ func (c *Connection) onCallback(ts *transportState, data []byte, obj mdsf.Object
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
-	name, val, _ := verb(obj)
 	if c.log.enabled() {
 		ev := LogEvent{Kind: LogCallback, Conn: c}
 		if name == "error" {
@@ -1039,10 +1022,9 @@ func (c *Connection) onCallback(ts *transportState, data []byte, obj mdsf.Object
 	}
 }
 
-func (c *Connection) onEvent(ts *transportState, data []byte, obj mdsf.Object, head []any, id int64) {
+func (c *Connection) onEvent(ts *transportState, data []byte, m *inMessage) {
+	id, iface, name, val := m.id, m.iface, m.verb, m.payload
 	c.Session().onMessageReceived(absID(id))
-	iface, _ := headString(head, 1)
-	name, val, _ := verb(obj)
 	args, ok := val.([]any)
 	if !ok {
 		c.reject(ts, data, fmt.Errorf("%w: event arguments are not an array", ErrProtocol), false)
@@ -1144,9 +1126,9 @@ func (c *Connection) logPanic(iface, name string, p any) {
 	c.log.emit(LogEvent{Kind: LogPanic, Conn: c, Interface: iface, Name: name, Err: fmt.Errorf("jstp: method %s.%s panicked: %v", iface, name, p)})
 }
 
-func (c *Connection) onInspect(ts *transportState, data []byte, head []any, id int64) {
+func (c *Connection) onInspect(ts *transportState, m *inMessage) {
+	id, iface := m.id, m.iface
 	c.Session().onMessageReceived(absID(id))
-	iface, _ := headString(head, 1)
 	if c.log.enabled() {
 		c.log.emit(LogEvent{Kind: LogInspect, Conn: c, Interface: iface})
 	}
