@@ -325,6 +325,12 @@ func sourceIP(run, i int) net.IP {
 // held open by the server.
 func runMemory(ctx context.Context, cfg *Config, server string, n int) MemResult {
 	m := MemResult{Server: server, Conns: n}
+	// Both this process (clients) and the server hold one descriptor per
+	// connection.
+	if lim := RaiseFileLimit(1 << 20); uint64(n)+256 > lim {
+		m.Err = fmt.Sprintf("open-file limit %d is below %d connections: raise the hard limit (ulimit -Hn; raising it needs CAP_SYS_RESOURCE)", lim, n)
+		return m
+	}
 	var srv *goServer
 	var err error
 	var dial func(addr string, local net.IP) jstp.Dialer

@@ -17,8 +17,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jstp-go/jstp/core/mdsf"
 )
 
 const benchArg = "0123456789" // the 10-byte argument of the small-call points
@@ -148,38 +146,30 @@ func BenchmarkEncodeCallback(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeCall parses a small call, as receive does.
+// BenchmarkDecodeCall takes a small call apart, as receive does.
 func BenchmarkDecodeCall(b *testing.B) {
-	msg := []byte("{call:[12345,'iface'],method:['" + benchArg + "']}")
-	b.ReportAllocs()
-	b.SetBytes(int64(len(msg)))
-	for b.Loop() {
-		if _, err := mdsf.Parse(msg); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, "{call:[12345,'iface'],method:['"+benchArg+"']}")
 }
 
-// BenchmarkDecodeCallback parses the answer to a small call.
+// BenchmarkDecodeCallback takes the answer to a small call apart.
 func BenchmarkDecodeCallback(b *testing.B) {
-	msg := []byte("{callback:[12345],ok:[]}")
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := mdsf.Parse(msg); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchDecode(b, "{callback:[12345],ok:[]}")
 }
 
-// BenchmarkDecodeCall100K parses a call with a 100 KB string argument
-// (the large-message point).
+// BenchmarkDecodeCall100K takes apart a call with a 100 KB string
+// argument (the large-message point).
 func BenchmarkDecodeCall100K(b *testing.B) {
-	msg := []byte("{call:[12345,'iface'],method:['" + strings.Repeat("0", 100000) + "']}")
+	benchDecode(b, "{call:[12345,'iface'],method:['"+strings.Repeat("0", 100000)+"']}")
+}
+
+func benchDecode(b *testing.B, text string) {
+	msg := []byte(text)
+	var m inMessage
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		if _, err := mdsf.Parse(msg); err != nil {
-			b.Fatal(err)
+		if ok, err := parseMessage(msg, &m); !ok || err != nil {
+			b.Fatal(ok, err)
 		}
 	}
 }
