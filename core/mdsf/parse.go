@@ -185,6 +185,14 @@ func isSpace(c byte) bool {
 // skipClutter step of the reference parser, which takes no more than one
 // comment at a time.
 func (p *parser) clutter() bool {
+	// Most tokens follow one another directly.
+	return p.i < len(p.s) && !clutterStart[p.s[p.i]] || p.clutterSlow()
+}
+
+// clutterStart marks whitespace and '/'.
+var clutterStart = [256]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true, '/': true}
+
+func (p *parser) clutterSlow() bool {
 	s, i := p.s, p.i
 	for i < len(s) && isSpace(s[i]) {
 		i++
@@ -373,9 +381,13 @@ func isIdentStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$'
 }
 
-func isIdentPart(c byte) bool {
-	return isIdentStart(c) || c >= '0' && c <= '9'
-}
+// identPart marks the bytes [A-Za-z0-9_$] that continue an identifier key.
+var identPart = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isIdentStart(byte(c)) || c >= '0' && c <= '9'
+	}
+	return
+}()
 
 // linearDedup is the member count up to which duplicate keys are found by
 // comparing with every earlier key; larger objects use a map at the end.
@@ -407,7 +419,7 @@ func (p *parser) object() (any, bool) {
 		case isIdentStart(c) && p.i < len(p.s):
 			start := p.i
 			p.i++
-			for p.i < len(p.s) && isIdentPart(p.s[p.i]) {
+			for p.i < len(p.s) && identPart[p.s[p.i]] {
 				p.i++
 			}
 			key = p.s[start:p.i]

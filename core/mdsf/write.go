@@ -283,7 +283,7 @@ func bareKey(key string) bool {
 		return false
 	}
 	for i := 1; i < len(key); i++ {
-		if !isIdentPart(key[i]) {
+		if !identPart[key[i]] {
 			return false
 		}
 	}
