@@ -7,7 +7,6 @@ import (
 	"math/rand"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	jstp "github.com/jstp-go/jstp/core"
@@ -431,8 +430,6 @@ func testCallErrorsWire(e *env) {
 func sameValue(a, b any) bool {
 	return reflect.DeepEqual(normalize(a), normalize(b))
 }
-
-var normalizeMu sync.Mutex
 
 func normalize(v any) any {
 	switch x := v.(type) {

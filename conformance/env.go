@@ -428,10 +428,6 @@ func (t *tap) hold() {
 	t.mu.Unlock()
 }
 
-// flushHeld sends the held messages to the inner transport, in order, even
-// after a fake close, and stops holding.
-func (t *tap) flushHeld() { t.flushSome(-1) }
-
 // flushSome sends the first k held messages (all when k < 0) to the inner
 // transport and discards the rest, as lost in the network.
 func (t *tap) flushSome(k int) {
@@ -644,16 +640,6 @@ func (rc *rawConn) expectClosed(what string) {
 	rc.mu.Unlock()
 	if len(left) > 0 {
 		rc.e.t.Errorf("%s: unexpected messages before the close: %q", what, left)
-	}
-}
-
-// isClosed reports whether the transport has closed.
-func (rc *rawConn) isClosed() bool {
-	select {
-	case <-rc.closed:
-		return true
-	default:
-		return false
 	}
 }
 

@@ -33,13 +33,6 @@ func (r *manualReconnector) allow(dial jstp.Dialer) {
 	r.mu.Unlock()
 }
 
-// forbid makes the reconnector give up from now on.
-func (r *manualReconnector) forbid() {
-	r.mu.Lock()
-	r.allowed = false
-	r.mu.Unlock()
-}
-
 // Next implements jstp.Reconnector.
 func (r *manualReconnector) NextAttempt(conn *jstp.Connection, attempt int, lastErr error) (time.Duration, jstp.Dialer, bool) {
 	select {

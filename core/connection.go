@@ -471,7 +471,7 @@ func (c *Connection) sendCallback(ts *transportState, id int64, results []any, e
 	}
 	body, encErr := mdsf.Append(append(msg, "],error:"...), toWireError(err))
 	if encErr != nil {
-		body, _ = mdsf.Append(msg[:len(msg)], []any{float64(CodeInternalAPIError)})
+		body, _ = mdsf.Append(append(msg, "],error:"...), []any{float64(CodeInternalAPIError)})
 	}
 	c.sendOn(ts, append(body, '}'))
 }
