@@ -154,8 +154,8 @@ func (cl *Client) withDefaults() *Client {
 }
 
 // Connect opens a client connection: it dials, performs the handshake for
-// application app ("name", "name@range", e.g. "chat@^1.2.0"; give a name
-// and version as name+"@"+version) and returns the connection. client may be
+// application app ("name" or "name@range", e.g. "chat@^1.2.0"; AppRef
+// builds it from a name and a version) and returns the connection. client may be
 // nil for the defaults. After a successful handshake, a connection lost
 // unintentionally is restored by the client's reconnector.
 func Connect(ctx context.Context, app string, client *Client, dial Dialer) (*Connection, error) {
@@ -435,4 +435,14 @@ func (c *Connection) reconnectLoop() {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// AppRef returns the application reference Connect takes for a name and a
+// semver version or range: the Go form of the reference's { name, version }
+// object. An empty version asks for the newest version of the name.
+func AppRef(name, version string) string {
+	if version == "" {
+		return name
+	}
+	return name + "@" + version
 }

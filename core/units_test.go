@@ -262,3 +262,19 @@ func TestParseAppTarget(t *testing.T) {
 		}
 	}
 }
+
+func TestAppRef(t *testing.T) {
+	for _, tt := range []struct{ name, version, want string }{
+		{"app", "", "app"},
+		{"app", "^1.2.0", "app@^1.2.0"},
+		{"@scope/app", "1.0.0", "@scope/app@1.0.0"},
+	} {
+		if got := AppRef(tt.name, tt.version); got != tt.want {
+			t.Errorf("AppRef(%q, %q) = %q", tt.name, tt.version, got)
+		}
+		target, err := parseAppTarget(AppRef(tt.name, tt.version))
+		if err != nil || target.name != tt.name || target.version != tt.version {
+			t.Errorf("round trip of %q@%q: %+v, %v", tt.name, tt.version, target, err)
+		}
+	}
+}
