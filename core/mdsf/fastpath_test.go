@@ -1,15 +1,19 @@
 package mdsf
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// withBoxCache runs f with the string box cache used for every input, not
-// only for large ones.
+// withBoxCache runs f with the large-input mode (string box cache, arrays
+// and objects written in place at predicted sizes) used for every input,
+// not only for large ones.
 func withBoxCache(t *testing.T, f func(t *testing.T)) {
 	saved := boxMinInput
 	boxMinInput = 0
@@ -105,5 +109,86 @@ func TestDecimalFastPath(t *testing.T) {
 			b.WriteByte(byte('0' + rng.IntN(10)))
 		}
 		check(b.String())
+	}
+}
+
+// parseBoth parses s in the small-input and in the large-input mode and
+// fails unless both give the same value or the same error.
+func parseBoth(t *testing.T, s string) {
+	t.Helper()
+	saved := boxMinInput
+	defer func() { boxMinInput = saved }()
+	boxMinInput = 1 << 30
+	v1, err1 := ParseString(s)
+	boxMinInput = 0
+	v2, err2 := ParseString(s)
+	var se1, se2 *SyntaxError
+	switch {
+	case (err1 == nil) != (err2 == nil):
+		t.Fatalf("%q: small-input mode %v, large-input mode %v", s, err1, err2)
+	case err1 != nil:
+		if !errors.As(err1, &se1) || !errors.As(err2, &se2) || *se1 != *se2 {
+			t.Fatalf("%q: small-input mode %v, large-input mode %v", s, err1, err2)
+		}
+	case !sameValue(v1, v2):
+		t.Fatalf("%q: small-input mode %#v, large-input mode %#v", s, v1, v2)
+	}
+}
+
+// The large-input mode reads every text as the small-input mode does:
+// random values and texts, the fuzz corpus, and each of them repeated in
+// an array (where sizes are predicted from the previous element, rightly
+// or not).
+func TestLargeInputModeSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 17))
+	g := &valueGen{rng: rng}
+	var inputs []string
+	for range 3000 {
+		s, err := Stringify(g.value(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, s, string(g.text([]byte(s))))
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzParse", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, arg, _ := strings.Cut(string(data), "\n")
+		arg = strings.TrimSpace(arg)
+		if !strings.HasPrefix(arg, "[]byte(") {
+			continue
+		}
+		in, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(arg, "[]byte("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		inputs = append(inputs, in)
+	}
+	if len(files) < 100 {
+		t.Fatalf("only %d fuzz corpus files", len(files))
+	}
+	// Repeated keys, index keys and left-out members, in objects of
+	// predicted sizes.
+	objs := []string{"{a:1,b:2}", "{a:1,a:2}", "{b:1,a:2,b:3}", "{'1':1,a:2,'0':3,a:4}", "{a:undefined,b:1}",
+		"{__proto__:1,a:2}", "{a:1,b:2,c:3,a:4}", "{}", "{a:[1,2],b:{c:1,c:2}}", "{'2':1,'1':2}",
+		"{" + strings.Repeat("k:1,", 20) + "z:2}", "{a:1,b:2,c:3,d:4,e:5,f:6,g:7,h:8,i:9,j:10,k:11,l:12,m:13,n:14,o:15,p:16,q:17,a:18,p:19}"}
+	for _, a := range objs {
+		for _, b := range objs {
+			inputs = append(inputs, "["+a+","+b+"]", "[["+b+","+a+"],["+a+","+b+"]]")
+		}
+	}
+	for i, in := range inputs {
+		parseBoth(t, in)
+		parseBoth(t, "["+in+","+in+","+in+"]")
+		parseBoth(t, "{a:"+in+",b:["+in+"],c:"+in+"}")
+		if i > 0 {
+			parseBoth(t, "["+inputs[i-1]+","+in+","+inputs[i-1]+","+in+"]")
+		}
 	}
 }

@@ -98,7 +98,21 @@ type parser struct {
 	mArena []Member
 	vChunk int
 	mChunk int
+	vSeq   int // allocVals calls that took arena space
+	mSeq   int // allocMems calls that took arena space
+
+	// For large inputs (predict set), arrays and objects are written
+	// straight into arena space sized like the last array or object
+	// completed at the same depth (predV, predM; 0 for none): records in
+	// a list usually have the same shape. One that turns out larger
+	// moves to the stacks and is copied at the end like any other.
+	predict bool
+	predV   [predDepth]uint8
+	predM   [predDepth]uint8
 }
+
+// predDepth is the nesting depth up to which sizes are predicted.
+const predDepth = 32
 
 func parse(s string) (any, error) {
 	p := parser{s: s}
@@ -113,6 +127,7 @@ func parse(s string) (any, error) {
 	p.st = scratchPool.Get().(*scratch)
 	if len(s) >= boxMinInput {
 		p.boxes = &p.st.boxes
+		p.predict = true
 	}
 	v, ok := p.value()
 	if ok {
@@ -301,6 +316,16 @@ func (p *parser) array() (any, bool) {
 		return nil, false
 	}
 	p.i++ // '['
+	depth := p.depth
+	// In direct mode (see parser.predict) elements go to out[:n] until out
+	// is full; full is the arena space starting at out, given back if
+	// nothing else took arena space meanwhile.
+	var out, full []any
+	n, seq, direct := 0, 0, false
+	if p.predict && depth < predDepth && p.predV[depth] > 0 {
+		out, full = p.allocValsFrom(int(p.predV[depth]))
+		seq, direct = p.vSeq, true
+	}
 	mark := len(p.st.vals)
 	for {
 		if p.peek() == ']' {
@@ -310,16 +335,31 @@ func (p *parser) array() (any, bool) {
 			return nil, false
 		}
 		c := p.peek()
+		var v any
 		if c == ',' {
-			p.st.vals = append(p.st.vals, Undefined)
+			v = Undefined
 		} else if c == ']' {
 			break
 		} else {
-			v, ok := p.value()
-			if !ok {
+			var ok bool
+			if v, ok = p.value(); !ok {
 				return nil, false
 			}
+		}
+		switch {
+		case !direct:
 			p.st.vals = append(p.st.vals, v)
+		case n < len(out):
+			out[n] = v
+			n++
+		default:
+			direct = false
+			mark = len(p.st.vals)
+			p.st.vals = append(append(p.st.vals, out[:n]...), v)
+			clear(out)
+			if p.vSeq == seq {
+				p.vArena = full
+			}
 		}
 		if !p.clutter() {
 			return nil, false
@@ -333,12 +373,43 @@ func (p *parser) array() (any, bool) {
 	}
 	p.i++ // ']'
 	p.depth--
-	n := len(p.st.vals) - mark
-	out := p.allocVals(n)
+	if direct {
+		if n < len(out) && p.vSeq == seq {
+			p.vArena = full[n:]
+		}
+		p.predict1(&p.predV, depth, n, 64)
+		return out[:n:n], true
+	}
+	n = len(p.st.vals) - mark
+	p.predict1(&p.predV, depth, n, 64)
+	out = p.allocVals(n)
 	copy(out, p.st.vals[mark:])
 	clear(p.st.vals[mark:])
 	p.st.vals = p.st.vals[:mark]
 	return out, true
+}
+
+// predict1 records n as the size predicted for the next array or object
+// at depth, if it is at most limit (the largest arena allocation).
+func (p *parser) predict1(pred *[predDepth]uint8, depth, n, limit int) {
+	if p.predict && depth < predDepth {
+		if n > limit {
+			n = 0
+		}
+		pred[depth] = uint8(n)
+	}
+}
+
+// allocValsFrom is allocVals for 0 < n <= 64 that also returns the arena
+// space starting at the result.
+func (p *parser) allocValsFrom(n int) (out, full []any) {
+	if n > len(p.vArena) {
+		p.valsChunk(n)
+	}
+	full = p.vArena
+	p.vArena = full[n:]
+	p.vSeq++
+	return full[:n:n], full
 }
 
 func (p *parser) allocVals(n int) []any {
@@ -349,14 +420,32 @@ func (p *parser) allocVals(n int) []any {
 		if n > 64 {
 			return make([]any, n)
 		}
-		if p.vArena != nil || p.vChunk == 0 {
-			p.vChunk = min(max(2*p.vChunk, 16), 1024)
-		}
-		p.vArena = make([]any, max(p.vChunk, n))
+		p.valsChunk(n)
 	}
 	out := p.vArena[:n:n]
 	p.vArena = p.vArena[n:]
+	p.vSeq++
 	return out
+}
+
+// valsChunk starts a new arena chunk for values with room for n.
+func (p *parser) valsChunk(n int) {
+	if p.vArena != nil || p.vChunk == 0 {
+		p.vChunk = min(max(2*p.vChunk, 16), 1024)
+	}
+	p.vArena = make([]any, max(p.vChunk, n))
+}
+
+// allocMemsFrom is allocMems for 0 < n <= 32 that also returns the arena
+// space starting at the result.
+func (p *parser) allocMemsFrom(n int) (out, full []Member) {
+	if n > len(p.mArena) {
+		p.memsChunk(n)
+	}
+	full = p.mArena
+	p.mArena = full[n:]
+	p.mSeq++
+	return full[:n:n], full
 }
 
 func (p *parser) allocMems(n int) []Member {
@@ -367,14 +456,20 @@ func (p *parser) allocMems(n int) []Member {
 		if n > 32 {
 			return make([]Member, n)
 		}
-		if p.mArena != nil || p.mChunk == 0 {
-			p.mChunk = min(max(2*p.mChunk, 8), 512)
-		}
-		p.mArena = make([]Member, max(p.mChunk, n))
+		p.memsChunk(n)
 	}
 	out := p.mArena[:n:n]
 	p.mArena = p.mArena[n:]
+	p.mSeq++
 	return out
+}
+
+// memsChunk starts a new arena chunk for members with room for n.
+func (p *parser) memsChunk(n int) {
+	if p.mArena != nil || p.mChunk == 0 {
+		p.mChunk = min(max(2*p.mChunk, 8), 512)
+	}
+	p.mArena = make([]Member, max(p.mChunk, n))
 }
 
 func isIdentStart(c byte) bool {
@@ -398,6 +493,14 @@ func (p *parser) object() (any, bool) {
 		return nil, false
 	}
 	p.i++ // '{'
+	depth := p.depth
+	// Direct mode: as in array.
+	var out, full []Member
+	n, seq, direct := 0, 0, false
+	if p.predict && depth < predDepth && p.predM[depth] > 0 {
+		out, full = p.allocMemsFrom(int(p.predM[depth]))
+		seq, direct = p.mSeq, true
+	}
 	mark := len(p.st.mems)
 	hasIndex, needDedup := false, false
 	for {
@@ -435,7 +538,27 @@ func (p *parser) object() (any, bool) {
 			return nil, false
 		}
 		if _, undef := v.(UndefinedType); !undef && key != "__proto__" {
-			p.addMember(mark, key, v, &hasIndex, &needDedup)
+			switch {
+			case !direct:
+				if !setMember(p.st.mems[mark:], key, v, &needDedup) {
+					p.st.mems = append(p.st.mems, Member{Key: key, Value: v})
+					hasIndex = hasIndex || isIndexKey(key)
+				}
+			case setMember(out[:n], key, v, &needDedup):
+			case n < len(out):
+				out[n] = Member{Key: key, Value: v}
+				n++
+				hasIndex = hasIndex || isIndexKey(key)
+			default:
+				direct = false
+				mark = len(p.st.mems)
+				p.st.mems = append(append(p.st.mems, out[:n]...), Member{Key: key, Value: v})
+				hasIndex = hasIndex || isIndexKey(key)
+				clear(out)
+				if p.mSeq == seq {
+					p.mArena = full
+				}
+			}
 		}
 		if !p.clutter() {
 			return nil, false
@@ -452,38 +575,56 @@ func (p *parser) object() (any, bool) {
 	}
 	p.i++ // '}'
 	p.depth--
-	mems := p.st.mems[mark:]
+	var mems []Member
+	if direct {
+		mems = out[:n]
+	} else {
+		mems = p.st.mems[mark:]
+	}
 	if needDedup {
 		mems = dedupMembers(mems)
 	}
 	if hasIndex {
 		orderIndexKeys(mems)
 	}
-	out := p.allocMems(len(mems))
+	p.predict1(&p.predM, depth, len(mems), 32)
+	if direct {
+		if len(mems) < len(out) && p.mSeq == seq {
+			p.mArena = full[len(mems):]
+		}
+		return Object(mems[:len(mems):len(mems)]), true
+	}
+	out = p.allocMems(len(mems))
 	copy(out, mems)
 	clear(p.st.mems[mark:])
 	p.st.mems = p.st.mems[:mark]
 	return Object(out), true
 }
 
-func (p *parser) addMember(mark int, key string, v any, hasIndex, needDedup *bool) {
-	mems := p.st.mems[mark:]
-	if len(mems) < linearDedup {
-		for i := range mems {
-			if mems[i].Key == key {
-				mems[i].Value = v
-				return
-			}
-		}
-	} else {
+// setMember sets the value of the member of mems named key and reports
+// whether there is one. Past linearDedup members it only notes that
+// duplicates are to be removed at the end.
+func setMember(mems []Member, key string, v any, needDedup *bool) bool {
+	if len(mems) >= linearDedup {
 		*needDedup = true
+		return false
 	}
-	if len(key) > 0 && key[0] >= '0' && key[0] <= '9' {
-		if _, ok := arrayIndex(key); ok {
-			*hasIndex = true
+	for i := range mems {
+		if mems[i].Key == key {
+			mems[i].Value = v
+			return true
 		}
 	}
-	p.st.mems = append(p.st.mems, Member{Key: key, Value: v})
+	return false
+}
+
+// isIndexKey reports whether key is an array index (see arrayIndex).
+func isIndexKey(key string) bool {
+	if len(key) > 0 && key[0] >= '0' && key[0] <= '9' {
+		_, ok := arrayIndex(key)
+		return ok
+	}
+	return false
 }
 
 // dedupMembers keeps the first position and the last value of every key.
