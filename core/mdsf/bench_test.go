@@ -9,13 +9,19 @@ import (
 )
 
 // benchCorpus is the realistic corpus of the benchmarks: JSTP messages of
-// the common kinds and a 1 KiB and a 1 MiB payload.
+// the common kinds and a 1 KiB and a 1 MiB payload, and the 1 MiB payload
+// again with no string value repeated (the tags and the city carry the
+// record number), to show parsing without the help of the string cache.
 var benchCorpus = func() []struct{ name, text string } {
 	record := func(i int) string {
 		return fmt.Sprintf("{id:%d,name:'user %d',email:'user%d@example.com',active:%v,score:%d.%d,tags:['a','b\\'s','c'],address:{city:'Kyiv',zip:'0%d'}}",
 			i, i, i, i%2 == 0, i*7, i%10, 1000+i)
 	}
-	payload := func(size int) string {
+	distinct := func(i int) string {
+		return fmt.Sprintf("{id:%d,name:'user %d',email:'user%d@example.com',active:%v,score:%d.%d,tags:['a%d','b\\'s%d','c%d'],address:{city:'Kyiv %d',zip:'0%d'}}",
+			i, i, i, i%2 == 0, i*7, i%10, i, i, i, i, 1000+i)
+	}
+	payloadOf := func(size int, record func(int) string) string {
 		var b strings.Builder
 		b.WriteString("{callback:[42],ok:[[")
 		for i := 0; b.Len() < size-40; i++ {
@@ -27,6 +33,7 @@ var benchCorpus = func() []struct{ name, text string } {
 		b.WriteString("]]}")
 		return b.String()
 	}
+	payload := func(size int) string { return payloadOf(size, record) }
 	return []struct{ name, text string }{
 		{"call", "{call:[1,'iface'],method:['a',2]}"},
 		{"callback", "{callback:[17],ok:['result',{count:3,items:[1,2,3],done:true}]}"},
@@ -34,6 +41,7 @@ var benchCorpus = func() []struct{ name, text string } {
 		{"handshake", "{handshake:[0,'app@1.2.0'],login:['user','secret']}"},
 		{"payload1KiB", payload(1 << 10)},
 		{"payload1MiB", payload(1 << 20)},
+		{"payload1MiBDistinct", payloadOf(1<<20, distinct)},
 	}
 }()
 

@@ -55,7 +55,7 @@ type scratch struct {
 	vals  []any
 	mems  []Member
 	buf   []byte
-	boxes boxCache
+	boxes *boxCache // made by the first large input
 }
 
 // boxCache remembers, for one parse, the boxed form of recently read short
@@ -126,7 +126,10 @@ func parse(s string) (any, error) {
 	}
 	p.st = scratchPool.Get().(*scratch)
 	if len(s) >= boxMinInput {
-		p.boxes = &p.st.boxes
+		if p.st.boxes == nil {
+			p.st.boxes = new(boxCache)
+		}
+		p.boxes = p.st.boxes
 		p.predict = true
 	}
 	v, ok := p.value()
