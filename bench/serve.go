@@ -170,6 +170,8 @@ func startGoServer(kind string, a *Adapter, ack int, profile, dir string) (*goSe
 		envServe+"="+kind+":"+a.Name,
 		envAck+"="+strconv.Itoa(ack),
 		envDir+"="+dir,
+		// A race-enabled server would otherwise linger 1 s when it ends.
+		"GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"),
 	)
 	if profile != "" {
 		cmd.Env = append(cmd.Env, envProfile+"="+profile)
