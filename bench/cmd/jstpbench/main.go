@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func main() {
 	quick := flag.Bool("quick", false, "tiny counts: checks that every configuration runs")
 	points := flag.String("points", "", `points to run, separated by ";", e.g. "W1 C100 R1000 S10; rtt R5000 S10" (default: the issue's points plus round-trip latency; "none": memory runs only)`)
 	adapterList := flag.String("adapters", "", "comma-separated adapters (default: "+strings.Join(bench.AdapterNames(), ",")+")")
-	out := flag.String("out", "bench/results", "directory for results.json and results.md (empty: none)")
+	out := flag.String("out", "bench/results", "directory for results.json and results.md, relative to the repository root (empty: none)")
 	mem := flag.String("mem", "10000", `idle connection counts of the memory runs, comma-separated ("" or 0: none)`)
 	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
 	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
@@ -62,6 +63,9 @@ func main() {
 	root, err := bench.FindRoot()
 	if err != nil {
 		fail(err)
+	}
+	if *out != "" && !filepath.IsAbs(*out) {
+		*out = filepath.Join(root, *out)
 	}
 	if !*noNode {
 		if cfg.Node, err = bench.FindNode(root); err != nil {
