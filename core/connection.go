@@ -266,15 +266,24 @@ func (ts *transportState) flush() {
 		ts.queue = ts.spare[:0]
 		ts.mu.Unlock()
 		var err error
-		for i, msg := range batch {
-			if err == nil {
-				err = ts.t.Send(msg)
-				if err == nil && ts.c.log.enabled() {
+		if bs, ok := ts.t.(BatchSender); ok && len(batch) > 1 {
+			err = bs.SendBatch(batch)
+			if err == nil && ts.c.log.enabled() {
+				for _, msg := range batch {
 					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: msg})
 				}
 			}
-			batch[i] = nil
+		} else {
+			for _, msg := range batch {
+				if err = ts.t.Send(msg); err != nil {
+					break
+				}
+				if ts.c.log.enabled() {
+					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: msg})
+				}
+			}
 		}
+		clear(batch)
 		ts.mu.Lock()
 		ts.spare = batch[:0]
 		if err != nil {

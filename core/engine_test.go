@@ -3,6 +3,9 @@ package jstp
 import (
 	"context"
 	"errors"
+	"net"
+	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -133,5 +136,71 @@ func TestServerForgetsExpiredSessions(t *testing.T) {
 	srv.mu.Unlock()
 	if n > 1 {
 		t.Fatalf("%d sessions kept in memory after their expiration", n)
+	}
+}
+
+// gatedTransport blocks its first Send until released and records batches.
+type gatedTransport struct {
+	discard
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	sends   [][]string
+}
+
+type discard struct{}
+
+func (discard) Start(Receiver)       {}
+func (discard) Close() error         { return nil }
+func (discard) RemoteAddr() net.Addr { return PipeAddr("gated") }
+
+func (g *gatedTransport) Send(msg []byte) error {
+	g.once.Do(func() {
+		close(g.entered)
+		<-g.release
+	})
+	g.record([][]byte{msg})
+	return nil
+}
+
+func (g *gatedTransport) SendBatch(msgs [][]byte) error {
+	g.record(msgs)
+	return nil
+}
+
+func (g *gatedTransport) record(msgs [][]byte) {
+	var texts []string
+	for _, m := range msgs {
+		texts = append(texts, string(m))
+	}
+	g.mu.Lock()
+	g.sends = append(g.sends, texts)
+	g.mu.Unlock()
+}
+
+// TestQueuedMessagesGoOutAsOneBatch: what queues up while a message is
+// being written is handed to a BatchSender in one call, in order.
+func TestQueuedMessagesGoOutAsOneBatch(t *testing.T) {
+	g := &gatedTransport{entered: make(chan struct{}), release: make(chan struct{})}
+	ts := &transportState{c: newConnection(nil, &Client{}, &logger{}), t: g, closed: make(chan struct{})}
+	t.Cleanup(ts.c.cancel)
+	t.Cleanup(ts.c.closeCancel)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ts.send([]byte("a"))
+	}()
+	<-g.entered
+	for _, m := range []string{"b", "c", "d"} {
+		if ts.enqueue([]byte(m)) {
+			t.Fatal("a second writer was elected while one writes")
+		}
+	}
+	close(g.release)
+	<-done
+	want := [][]string{{"a"}, {"b", "c", "d"}}
+	if !reflect.DeepEqual(g.sends, want) {
+		t.Fatalf("sends %v, want %v", g.sends, want)
 	}
 }

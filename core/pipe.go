@@ -114,6 +114,29 @@ func (p *PipeEnd) Send(msg []byte) error {
 	return nil
 }
 
+// SendBatch queues copies of msgs, in order, for delivery at the other end
+// (PipeEnd implements BatchSender).
+func (p *PipeEnd) SendBatch(msgs [][]byte) error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return ErrTransportClosed
+	}
+	peer := p.peer
+	peer.mu.Lock()
+	if peer.closed {
+		peer.mu.Unlock()
+		return ErrTransportClosed
+	}
+	for _, msg := range msgs {
+		peer.queue = append(peer.queue, append([]byte(nil), msg...))
+	}
+	peer.mu.Unlock()
+	peer.signal()
+	return nil
+}
+
 // Close closes both ends of the pipe. Messages already sent are delivered
 // before each end's Receiver learns of the close.
 func (p *PipeEnd) Close() error {

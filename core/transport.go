@@ -58,3 +58,13 @@ type Receiver interface {
 // connection to a given URL. Connect uses it for the first connection and
 // the reconnector uses it again after a connection is lost.
 type Dialer func(ctx context.Context) (Transport, error)
+
+// BatchSender is an optional interface of a Transport. When messages queue
+// up while one is being written (many calls answered at once), the engine
+// hands them all to SendBatch, in order, so that the transport can write
+// them with one system call. The rules of Send apply to each message, and
+// msgs itself must not be retained. A transport without it gets one Send
+// per message.
+type BatchSender interface {
+	SendBatch(msgs [][]byte) error
+}
