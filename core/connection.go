@@ -975,23 +975,14 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
 		return
 	}
-	if c.server != nil {
-		if c.server.isClosed() {
-			c.sendCallback(ts, id, nil, ErrInternalAPIError)
-			return
-		}
-		c.server.handlers.add()
+	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args}
+	if c.server == nil {
+		go task.run()
+		return
 	}
-	go c.serveCall(ts, app, id, iface, name, args)
-}
-
-// serveCall runs one incoming call and answers it.
-func (c *Connection) serveCall(ts *transportState, app *Application, id int64, iface, name string, args []any) {
-	if c.server != nil {
-		defer c.server.handlers.done()
+	if !c.server.startCall(task) {
+		c.sendCallback(ts, id, nil, ErrInternalAPIError)
 	}
-	res, err := app.call(c.ctx, c, iface, name, args)
-	c.sendCallback(ts, id, res, err)
 }
 
 func (c *Connection) onCallback(ts *transportState, data []byte, m *inMessage) {

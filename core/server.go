@@ -82,6 +82,7 @@ type Server struct {
 	hsTimeout  time.Duration
 	expiration time.Duration
 	handlers   group
+	workers    *workerPool
 
 	baseCtx    context.Context
 	baseCancel context.CancelFunc
@@ -122,6 +123,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		clients:    make(map[*Connection]struct{}),
 		sessions:   make(map[string]*sessionEntry),
 		lastSweep:  time.Now(),
+		workers:    newWorkerPool(),
 	}
 	if s.storage == nil {
 		s.storage = NewMemoryStorage(0, 0)
@@ -271,6 +273,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		err = s.handlers.wait(ctx)
 	}
 	if err == nil {
+		s.workers.close()
+	} else {
+		// Calls still run past the deadline: their workers exit when they
+		// return.
+		go s.workers.close()
+	}
+	if err == nil {
 		err = ctx.Err()
 	}
 	return err
@@ -284,6 +293,20 @@ func (s *Server) isClosed() bool {
 
 // Close shuts the server down without a deadline.
 func (s *Server) Close() error { return s.Shutdown(context.Background()) }
+
+// startCall runs an incoming call on the server's worker pool; it reports
+// false once the server is shutting down.
+func (s *Server) startCall(t callTask) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.handlers.add()
+	s.mu.Unlock()
+	s.workers.submit(t)
+	return true
+}
 
 // goHandler runs fn on a goroutine the server waits for in Shutdown.
 func (s *Server) goHandler(fn func()) {
