@@ -55,7 +55,15 @@ type scratch struct {
 	vals  []any
 	mems  []Member
 	buf   []byte
-	boxes *boxCache // made by the first large input
+	large *largeScratch // made by the first large input
+}
+
+// largeScratch is what parsing a large input uses besides scratch.
+type largeScratch struct {
+	boxes boxCache
+	// shapes holds the last object completed at each depth (nil if it
+	// had more than 32 members).
+	shapes [predDepth]Object
 }
 
 // boxCache remembers, for one parse, the boxed form of recently read short
@@ -93,7 +101,8 @@ type parser struct {
 	depth  int
 	err    *SyntaxError
 	st     *scratch
-	boxes  *boxCache // nil for small inputs
+	boxes  *boxCache          // nil for small inputs
+	shapes *[predDepth]Object // nil for small inputs
 	vArena []any
 	mArena []Member
 	vChunk int
@@ -103,12 +112,11 @@ type parser struct {
 
 	// For large inputs (predict set), arrays and objects are written
 	// straight into arena space sized like the last array or object
-	// completed at the same depth (predV, predM; 0 for none): records in
-	// a list usually have the same shape. One that turns out larger
+	// completed at the same depth (predV, 0 for none, and shapes): records
+	// in a list usually have the same shape. One that turns out larger
 	// moves to the stacks and is copied at the end like any other.
 	predict bool
 	predV   [predDepth]uint8
-	predM   [predDepth]uint8
 }
 
 // predDepth is the nesting depth up to which sizes are predicted.
@@ -126,10 +134,10 @@ func parse(s string) (any, error) {
 	}
 	p.st = scratchPool.Get().(*scratch)
 	if len(s) >= boxMinInput {
-		if p.st.boxes == nil {
-			p.st.boxes = new(boxCache)
+		if p.st.large == nil {
+			p.st.large = new(largeScratch)
 		}
-		p.boxes = p.st.boxes
+		p.boxes, p.shapes = &p.st.large.boxes, &p.st.large.shapes
 		p.predict = true
 	}
 	v, ok := p.value()
@@ -148,6 +156,7 @@ func parse(s string) (any, error) {
 	st.vals, st.mems = st.vals[:0], st.mems[:0]
 	if p.boxes != nil {
 		clear(p.boxes[:])
+		clear(p.shapes[:])
 	}
 	if cap(st.buf) > 1<<16 {
 		st.buf = nil
@@ -380,11 +389,11 @@ func (p *parser) array() (any, bool) {
 		if n < len(out) && p.vSeq == seq {
 			p.vArena = full[n:]
 		}
-		p.predict1(&p.predV, depth, n, 64)
+		p.predictVals(depth, n)
 		return out[:n:n], true
 	}
 	n = len(p.st.vals) - mark
-	p.predict1(&p.predV, depth, n, 64)
+	p.predictVals(depth, n)
 	out = p.allocVals(n)
 	copy(out, p.st.vals[mark:])
 	clear(p.st.vals[mark:])
@@ -392,14 +401,14 @@ func (p *parser) array() (any, bool) {
 	return out, true
 }
 
-// predict1 records n as the size predicted for the next array or object
-// at depth, if it is at most limit (the largest arena allocation).
-func (p *parser) predict1(pred *[predDepth]uint8, depth, n, limit int) {
+// predictVals records n as the size predicted for the next array at
+// depth, if it is at most 64 (the largest arena allocation).
+func (p *parser) predictVals(depth, n int) {
 	if p.predict && depth < predDepth {
-		if n > limit {
+		if n > 64 {
 			n = 0
 		}
-		pred[depth] = uint8(n)
+		p.predV[depth] = uint8(n)
 	}
 }
 
@@ -497,13 +506,18 @@ func (p *parser) object() (any, bool) {
 	}
 	p.i++ // '{'
 	depth := p.depth
-	// Direct mode: as in array.
+	// Direct mode: as in array. While the keys are those of shape (the
+	// last object at this depth, whose keys are distinct) in the same
+	// order, they need no check for repeats.
 	var out, full []Member
+	var shape Object
 	n, seq, direct := 0, 0, false
-	if p.predict && depth < predDepth && p.predM[depth] > 0 {
-		out, full = p.allocMemsFrom(int(p.predM[depth]))
+	if p.predict && depth < predDepth && len(p.shapes[depth]) > 0 {
+		shape = p.shapes[depth]
+		out, full = p.allocMemsFrom(len(shape))
 		seq, direct = p.mSeq, true
 	}
+	sameShape := direct
 	mark := len(p.st.mems)
 	hasIndex, needDedup := false, false
 	for {
@@ -523,12 +537,12 @@ func (p *parser) object() (any, bool) {
 			}
 			key = k
 		case isIdentStart(c) && p.i < len(p.s):
-			start := p.i
-			p.i++
-			for p.i < len(p.s) && identPart[p.s[p.i]] {
-				p.i++
+			s, i := p.s, p.i+1
+			for i < len(s) && identPart[s[i]] {
+				i++
 			}
-			key = p.s[start:p.i]
+			key = s[p.i:i]
+			p.i = i
 		default:
 			return nil, p.unexpected("a string or identifier key")
 		}
@@ -547,8 +561,14 @@ func (p *parser) object() (any, bool) {
 					p.st.mems = append(p.st.mems, Member{Key: key, Value: v})
 					hasIndex = hasIndex || isIndexKey(key)
 				}
+			case sameShape && n < len(shape) && shape[n].Key == key:
+				out[n] = Member{Key: key, Value: v}
+				n++
+				hasIndex = hasIndex || isIndexKey(key)
 			case setMember(out[:n], key, v, &needDedup):
+				sameShape = false
 			case n < len(out):
+				sameShape = false
 				out[n] = Member{Key: key, Value: v}
 				n++
 				hasIndex = hasIndex || isIndexKey(key)
@@ -590,17 +610,24 @@ func (p *parser) object() (any, bool) {
 	if hasIndex {
 		orderIndexKeys(mems)
 	}
-	p.predict1(&p.predM, depth, len(mems), 32)
 	if direct {
 		if len(mems) < len(out) && p.mSeq == seq {
 			p.mArena = full[len(mems):]
 		}
-		return Object(mems[:len(mems):len(mems)]), true
+		out = mems[:len(mems):len(mems)]
+	} else {
+		out = p.allocMems(len(mems))
+		copy(out, mems)
+		clear(p.st.mems[mark:])
+		p.st.mems = p.st.mems[:mark]
 	}
-	out = p.allocMems(len(mems))
-	copy(out, mems)
-	clear(p.st.mems[mark:])
-	p.st.mems = p.st.mems[:mark]
+	if p.predict && depth < predDepth {
+		if len(out) > 32 {
+			p.shapes[depth] = nil
+		} else {
+			p.shapes[depth] = out
+		}
+	}
 	return Object(out), true
 }
 
