@@ -192,3 +192,19 @@ func TestLargeInputModeSame(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLargeInputMode checks that the large-input mode reads every text as
+// the small-input mode does, alone and repeated in an array and an object.
+func FuzzLargeInputMode(f *testing.F) {
+	for _, s := range []string{
+		"{call:[1,'iface'],method:['a',2]}", "[,1,,]", "{a:1,a:2}", "{'1':1,a:2,'0':3,a:4}",
+		"'b\\'s'", "[[1,2],[3]]", "{a:{b:1},c:[{d:2,e:3}]}", "0.5", "-12.25",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		parseBoth(t, s)
+		parseBoth(t, "["+s+","+s+"]")
+		parseBoth(t, "[{a:"+s+",b:1},{a:"+s+",b:"+s+"}]")
+	})
+}
