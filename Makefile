@@ -33,6 +33,7 @@ vet:
 fuzz:
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzSplitter$$' -fuzztime $(FUZZTIME) ./mdsf
+	cd core && $(GO) test -run '^$$' -fuzz '^FuzzLargeInputMode$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime $(FUZZTIME) .
 
 ## bench: the full side-by-side benchmark (not part of CI)
