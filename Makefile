@@ -7,7 +7,7 @@ MODULES := core conformance adapters/gorilla adapters/gobwas adapters/nhooyr ada
 TESTFLAGS ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 10s
 
-.PHONY: all run test vet fuzz bench deps tidy
+.PHONY: all run test vet fuzz bench deps
 
 all: test
 
