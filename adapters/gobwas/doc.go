@@ -28,7 +28,8 @@
 // ONESHOT guarantees that no two workers read one connection at once. State
 // is kept per connection only while a frame or message is incomplete.
 // Writes go straight to the socket from the caller, bounded by
-// WriteTimeout.
+// WriteTimeout; messages the engine queued up together (jstp.BatchSender)
+// are framed into one buffer and written with one system call.
 //
 // TLS connections (wss://), connections on systems other than Linux, and
 // client connections are read by a goroutine each instead.

@@ -394,23 +394,105 @@ func writeMessage(w io.Writer, msg []byte, mask bool) error {
 
 // writeFrame writes one frame with a single Write call.
 func writeFrame(w io.Writer, op ws.OpCode, fin bool, payload []byte, mask bool) error {
-	h := ws.Header{Fin: fin, OpCode: op, Length: int64(len(payload)), Masked: mask}
-	if mask {
-		h.Mask = ws.NewMask()
-	}
 	bp := writeBufs.Get().(*[]byte)
-	b := appendHeader((*bp)[:0], h)
-	off := len(b)
-	b = append(b, payload...)
-	if mask {
-		ws.Cipher(b[off:], h.Mask, 0)
-	}
+	b := appendFrame((*bp)[:0], op, fin, payload, mask)
 	_, err := w.Write(b)
 	if cap(b) <= maxPooledWrite {
 		*bp = b[:0]
 		writeBufs.Put(bp)
 	}
 	return err
+}
+
+// writeMessages writes msgs in order, each as writeMessage would (a text
+// frame, continuation frames past MaxFragmentSize, masked when mask is
+// true), with as few Write calls as it can: the frames are built one after
+// another in one pooled buffer of at most maxPooledWrite bytes, which is
+// written when the next frame does not fit, and at the end. Frames of
+// short messages thus go out together in one write; a long message costs a
+// write per fragment, as with writeMessage. before, when not nil, runs
+// before each Write (to set a deadline, or to stop with its error). The
+// messages are never modified.
+func writeMessages(w io.Writer, msgs [][]byte, mask bool, before func() error) error {
+	bp := writeBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		if cap(b) <= maxPooledWrite {
+			*bp = b[:0]
+			writeBufs.Put(bp)
+		}
+	}()
+	flush := func() error {
+		if before != nil {
+			if err := before(); err != nil {
+				return err
+			}
+		}
+		_, err := w.Write(b)
+		b = b[:0]
+		return err
+	}
+	for _, msg := range msgs {
+		op := ws.OpText
+		for {
+			n := min(len(msg), MaxFragmentSize)
+			chunk := msg[:n]
+			msg = msg[n:]
+			fin := len(msg) == 0
+			size := frameHeaderSize(n, mask) + n
+			if len(b) > 0 && len(b)+size > maxPooledWrite {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			if len(b)+size > cap(b) {
+				nb := make([]byte, len(b), min(max(2*cap(b), len(b)+size), maxPooledWrite))
+				copy(nb, b)
+				b = nb
+			}
+			b = appendFrame(b, op, fin, chunk, mask)
+			if fin {
+				break
+			}
+			op = ws.OpContinuation
+		}
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return flush()
+}
+
+// frameHeaderSize is the size of the header of a frame with n bytes of
+// payload.
+func frameHeaderSize(n int, mask bool) int {
+	size := 2
+	switch {
+	case n > 0xffff:
+		size += 8
+	case n >= 126:
+		size += 2
+	}
+	if mask {
+		size += 4
+	}
+	return size
+}
+
+// appendFrame appends one frame to b: its header, then payload, masked
+// with a fresh key when mask is true (payload itself is not modified).
+func appendFrame(b []byte, op ws.OpCode, fin bool, payload []byte, mask bool) []byte {
+	h := ws.Header{Fin: fin, OpCode: op, Length: int64(len(payload)), Masked: mask}
+	if mask {
+		h.Mask = ws.NewMask()
+	}
+	b = appendHeader(b, h)
+	off := len(b)
+	b = append(b, payload...)
+	if mask {
+		ws.Cipher(b[off:], h.Mask, 0)
+	}
+	return b
 }
 
 // closePayload builds a close frame body.

@@ -22,9 +22,9 @@ import (
 // no read buffer. Any other Transport (client side, wss, other systems)
 // reads from a goroutine of its own.
 //
-// Send, Close, Break and RemoteAddr may be called from any goroutine; Send
-// calls must not overlap (the engine serializes them), Close and Break may
-// overlap anything.
+// Send, SendBatch, Close, Break and RemoteAddr may be called from any
+// goroutine; Send and SendBatch calls must not overlap (the engine
+// serializes them), Close and Break may overlap anything.
 type Transport struct {
 	nc     net.Conn
 	client bool // frames out are masked, frames in must not be
@@ -58,7 +58,10 @@ type Transport struct {
 	srv *Server
 }
 
-var _ jstp.Transport = (*Transport)(nil)
+var (
+	_ jstp.Transport   = (*Transport)(nil)
+	_ jstp.BatchSender = (*Transport)(nil)
+)
 
 var errPollerStopped = errors.New("gobwas: server poller stopped")
 
@@ -438,6 +441,42 @@ func (t *Transport) Send(msg []byte) error {
 	}
 	_ = t.nc.SetWriteDeadline(time.Now().Add(WriteTimeout))
 	if err := writeMessage(t.nc, msg, t.client); err != nil {
+		if t.closed.Load() {
+			return jstp.ErrTransportClosed
+		}
+		t.begin(fmt.Errorf("gobwas: write: %w", err))
+		t.finish()
+		return err
+	}
+	return nil
+}
+
+// SendBatch writes msgs in order, each as one text message fragmented as
+// Send does, with as few writes as it can: the frames are built together
+// in one pooled buffer (masked, on the client side), and a write goes out
+// when it holds about MaxFragmentSize, so a batch of short messages is one
+// system call. Each write is bounded by WriteTimeout, as one Send is. It
+// returns jstp.ErrTransportClosed after Close, and when a Close comes
+// between two writes; a failed write closes the connection, as in Send,
+// and how much of the batch reached the peer is then unknown. msgs and the
+// messages are neither modified nor retained.
+func (t *Transport) SendBatch(msgs [][]byte) error {
+	if t.closed.Load() {
+		return jstp.ErrTransportClosed
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.closed.Load() {
+		return jstp.ErrTransportClosed
+	}
+	err := writeMessages(t.nc, msgs, t.client, func() error {
+		if t.closed.Load() {
+			return jstp.ErrTransportClosed
+		}
+		_ = t.nc.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		return nil
+	})
+	if err != nil {
 		if t.closed.Load() {
 			return jstp.ErrTransportClosed
 		}

@@ -31,15 +31,19 @@ const readBufferSize = 16 << 10
 
 // maxRetainedWriteBuffer is the largest write buffer a transport keeps
 // between Sends; larger messages are written with writev instead of a copy.
+// SendBatch coalesces shorter messages into a buffer of this size.
 const maxRetainedWriteBuffer = 64 << 10
 
 // ErrNULInMessage is returned by Send for a message containing a NUL byte,
-// which would break the framing. Serialized JSTP messages never do.
+// which would break the framing, and wrapped in what SendBatch returns for a
+// batch holding one. Serialized JSTP messages never do.
 var ErrNULInMessage = errors.New("tcp: message contains a NUL byte")
 
 var errStopDelivery = errors.New("tcp: transport closing")
 
 var nul = []byte{0}
+
+var _ jstp.BatchSender = (*transport)(nil)
 
 // transport frames JSTP messages over a stream connection.
 type transport struct {
@@ -61,7 +65,7 @@ type transport struct {
 	err     error // what Receiver.Closed reports
 	recv    jstp.Receiver
 
-	wbuf []byte // reused by Send (which the engine never runs concurrently)
+	wbuf []byte // reused by Send and SendBatch (which the engine never runs concurrently)
 }
 
 // NewTransport returns a jstp.Transport that frames JSTP messages over c,
@@ -70,7 +74,9 @@ type transport struct {
 // the transport owns it from now on.
 //
 // One goroutine per transport reads from c once Start is called. Send
-// writes each message in one write, bounded by WriteTimeout. Close sends
+// writes each message in one write, bounded by WriteTimeout; the transport
+// is also a jstp.BatchSender, whose SendBatch writes messages that queued
+// up together in as few writes as it can. Close sends
 // the end of the stream and lets the peer close its side within
 // CloseTimeout. An unterminated input longer than MaxMessageSize closes
 // the transport with ErrMessageTooLarge.
@@ -148,6 +154,114 @@ func (t *transport) Send(msg []byte) error {
 	}
 	t.sending.Store(true)
 	defer t.sending.Store(false)
+	if err := t.armWrite(); err != nil {
+		return err
+	}
+	var err error
+	if len(msg) < maxRetainedWriteBuffer {
+		t.wbuf = append(append(t.wbuf[:0], msg...), 0)
+		_, err = t.conn.Write(t.wbuf)
+	} else {
+		bufs := net.Buffers{msg, nul}
+		_, err = bufs.WriteTo(t.conn)
+	}
+	if err != nil {
+		return t.writeFailed(err)
+	}
+	return nil
+}
+
+// SendBatch writes msgs in order, each followed by a NUL byte, in as few
+// writes as it can: messages shorter than maxRetainedWriteBuffer are copied
+// together into the reused write buffer (with their NUL bytes), and a write
+// goes out when that buffer is full or a long message comes, which is
+// written from msgs itself, with writev where the connection has it. A
+// batch of short messages up to 64 KiB in all is thus one system call.
+//
+// Every write is bounded by WriteTimeout, as one Send is. If any message
+// contains a NUL byte, the whole batch is refused before anything is
+// written: the error wraps ErrNULInMessage and the transport is left as it
+// was, as Send leaves it. A failed write closes the connection, as in
+// Send; how much of the batch reached the peer is then unknown. After
+// Close, and when Close interrupts it, SendBatch returns
+// jstp.ErrTransportClosed. msgs and the messages are neither modified nor
+// retained.
+func (t *transport) SendBatch(msgs [][]byte) error {
+	if t.closing.Load() {
+		return jstp.ErrTransportClosed
+	}
+	for i, msg := range msgs {
+		if bytes.IndexByte(msg, 0) >= 0 {
+			return fmt.Errorf("%w (message %d of a batch of %d; nothing sent)", ErrNULInMessage, i, len(msgs))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	t.sending.Store(true)
+	defer t.sending.Store(false)
+	b := t.wbuf[:0]
+	defer func() { t.wbuf = b[:0] }()
+	// write sends what is buffered, then long (when not nil) and its NUL;
+	// the NUL goes at the start of the buffer for the next write.
+	write := func(long []byte) error {
+		if err := t.armWrite(); err != nil {
+			return err
+		}
+		var err error
+		if long == nil {
+			_, err = t.conn.Write(b)
+		} else {
+			bufs := net.Buffers{b, long}
+			if len(b) == 0 {
+				bufs = bufs[1:]
+			}
+			_, err = bufs.WriteTo(t.conn)
+		}
+		if err != nil {
+			return t.writeFailed(err)
+		}
+		b = b[:0]
+		if long != nil {
+			b = append(b, 0)
+		}
+		return nil
+	}
+	for _, msg := range msgs {
+		if len(msg) >= maxRetainedWriteBuffer {
+			if err := write(msg); err != nil {
+				return err
+			}
+			continue
+		}
+		need := len(msg) + 1
+		if len(b)+need > maxRetainedWriteBuffer {
+			if err := write(nil); err != nil {
+				return err
+			}
+		}
+		if len(b)+need > cap(b) {
+			b = growWriteBuffer(b, need)
+		}
+		b = append(append(b, msg...), 0)
+	}
+	if len(b) > 0 {
+		return write(nil)
+	}
+	return nil
+}
+
+// growWriteBuffer returns b with room for n more bytes, grown at least
+// twofold but not past maxRetainedWriteBuffer (len(b)+n never exceeds it).
+func growWriteBuffer(b []byte, n int) []byte {
+	nb := make([]byte, len(b), min(max(2*cap(b), len(b)+n, 512), maxRetainedWriteBuffer))
+	copy(nb, b)
+	return nb
+}
+
+// armWrite sets the deadline of the next write, and reports
+// jstp.ErrTransportClosed if the transport started closing.
+func (t *transport) armWrite() error {
 	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
 		if t.closing.Load() || errors.Is(err, net.ErrClosed) {
 			return jstp.ErrTransportClosed
@@ -160,23 +274,17 @@ func (t *transport) Send(msg []byte) error {
 	if t.closing.Load() {
 		return jstp.ErrTransportClosed
 	}
-	var err error
-	if len(msg) < maxRetainedWriteBuffer {
-		t.wbuf = append(append(t.wbuf[:0], msg...), 0)
-		_, err = t.conn.Write(t.wbuf)
-	} else {
-		bufs := net.Buffers{msg, nul}
-		_, err = bufs.WriteTo(t.conn)
-	}
-	if err != nil {
-		if t.closing.Load() {
-			return jstp.ErrTransportClosed
-		}
-		// A partial write leaves the stream unframed: the connection is done.
-		t.fail(fmt.Errorf("tcp: write: %w", err))
-		return err
-	}
 	return nil
+}
+
+// writeFailed handles a failed write and returns what Send reports.
+func (t *transport) writeFailed(err error) error {
+	if t.closing.Load() {
+		return jstp.ErrTransportClosed
+	}
+	// A partial write leaves the stream unframed: the connection is done.
+	t.fail(fmt.Errorf("tcp: write: %w", err))
+	return err
 }
 
 // Close closes the transport cleanly: the end of the stream is sent after

@@ -1,0 +1,315 @@
+package tcp
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	jstp "github.com/jstp-go/jstp/core"
+)
+
+// batchCases are batches SendBatch must deliver as separate messages, in
+// order, whatever their sizes.
+var batchCases = []struct {
+	name string
+	msgs []string
+}{
+	{"two short", []string{"{callback:[1],ok:[3]}", "{callback:[2],ok:[5]}"}},
+	{"empty messages", []string{"", "{a:1}", "", ""}},
+	{"many short, over one buffer", repeatMsgs(3000, 100)},
+	{"short at the buffer's edge", []string{
+		strings.Repeat("e", maxRetainedWriteBuffer-1),
+		strings.Repeat("f", maxRetainedWriteBuffer-2), "g",
+		strings.Repeat("h", maxRetainedWriteBuffer-1),
+	}},
+	{"long in the middle", []string{"{a:1}", strings.Repeat("l", maxRetainedWriteBuffer+5), "{b:2}"}},
+	{"long first and last", []string{strings.Repeat("p", maxRetainedWriteBuffer), "x", strings.Repeat("q", 3<<20)}},
+	{"longs in a row", []string{strings.Repeat("r", 1<<20), strings.Repeat("s", maxRetainedWriteBuffer), "", strings.Repeat("t", 200<<10)}},
+	{"non-ASCII", []string{"{x:['ё']}", "{y:['日本']}"}},
+}
+
+// repeatMsgs returns n distinct messages of size bytes each.
+func repeatMsgs(n, size int) []string {
+	out := make([]string, n)
+	for i := range out {
+		m := fmt.Sprintf("{callback:[%d],ok:['", i)
+		out[i] = m + strings.Repeat("v", size-len(m)-3) + "']}"
+	}
+	return out
+}
+
+func toBytes(msgs []string) [][]byte {
+	out := make([][]byte, len(msgs))
+	for i, m := range msgs {
+		out[i] = []byte(m)
+	}
+	return out
+}
+
+func TestSendBatch(t *testing.T) {
+	for _, p := range pairs {
+		for _, c := range batchCases {
+			t.Run(p.name+"/"+c.name, func(t *testing.T) {
+				cc, sc := p.make(t)
+				ct, st := NewTransport(cc), NewTransport(sc)
+				cr, sr := newRecorder(t), newRecorder(t)
+				ct.Start(cr)
+				st.Start(sr)
+				batch := toBytes(c.msgs)
+				orig := toBytes(c.msgs)
+				errc := make(chan error, 1)
+				go func() { errc <- ct.(jstp.BatchSender).SendBatch(batch) }()
+				for i, m := range c.msgs {
+					if got := sr.next(t); got != m {
+						t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(m))
+					}
+				}
+				if err := <-errc; err != nil {
+					t.Fatalf("SendBatch: %v", err)
+				}
+				for i := range batch {
+					if !bytes.Equal(batch[i], orig[i]) {
+						t.Fatalf("message %d of the batch was modified", i)
+					}
+				}
+				// A Send after a batch still frames correctly.
+				if err := ct.Send([]byte("{after:1}")); err != nil {
+					t.Fatal(err)
+				}
+				if got := sr.next(t); got != "{after:1}" {
+					t.Fatalf("after the batch: got %q", got)
+				}
+				ct.Close()
+				if err := sr.wait(t); err != nil {
+					t.Errorf("peer Closed(%v), want nil", err)
+				}
+				st.Close()
+				if err := cr.wait(t); err != nil {
+					t.Errorf("Closed(%v), want nil", err)
+				}
+			})
+		}
+	}
+}
+
+// countingConn counts the writes that reach a connection.
+type countingConn struct {
+	net.Conn
+	writes atomic.Int32
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestSendBatchWrites checks how many writes a batch takes: one for short
+// messages that fit in the buffer, and no copy of a long message.
+func TestSendBatchWrites(t *testing.T) {
+	long := strings.Repeat("L", maxRetainedWriteBuffer)
+	cases := []struct {
+		name   string
+		msgs   []string
+		writes int32 // Write calls on a connection without writev
+	}{
+		{"short ones", repeatMsgs(100, 200), 1},
+		{"just fits", []string{strings.Repeat("a", maxRetainedWriteBuffer/2-1), strings.Repeat("b", maxRetainedWriteBuffer/2-1)}, 1},
+		{"one byte over", []string{strings.Repeat("a", maxRetainedWriteBuffer/2), strings.Repeat("b", maxRetainedWriteBuffer/2-1)}, 2},
+		{"over two buffers", repeatMsgs(1000, 150), 3},
+		// Buffered bytes, then the long message (two writes without
+		// writev), then its NUL with what follows.
+		{"long in the middle", []string{"a", long, "b"}, 3},
+		{"longs only", []string{long, long}, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := net.Pipe()
+			defer a.Close()
+			defer b.Close()
+			cc := &countingConn{Conn: a}
+			tr := NewTransport(cc)
+			var got bytes.Buffer
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				io.Copy(&got, b)
+			}()
+			if err := tr.(jstp.BatchSender).SendBatch(toBytes(c.msgs)); err != nil {
+				t.Fatal(err)
+			}
+			if n := cc.writes.Load(); n != c.writes {
+				t.Errorf("%d writes, want %d", n, c.writes)
+			}
+			tr.Close() // not started: closes the pipe at once
+			<-done
+			want := strings.Join(c.msgs, "\x00") + "\x00"
+			if got.String() != want {
+				t.Fatalf("stream of %d bytes differs from the %d expected", got.Len(), len(want))
+			}
+		})
+	}
+}
+
+// TestSendBatchRejectsNUL: a batch with one message holding a NUL is
+// refused whole, before anything is written, and the transport stays
+// usable, as after a refused Send.
+func TestSendBatchRejectsNUL(t *testing.T) {
+	cases := []struct {
+		name string
+		msgs []string
+	}{
+		{"first", []string{"a\x00", "b"}},
+		{"middle", []string{"a", "b\x00c", "d"}},
+		{"last of many", append(repeatMsgs(500, 300), "\x00")},
+		{"after a long one", []string{strings.Repeat("l", maxRetainedWriteBuffer+1), "\x00"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cc, sc := tcpPair(t)
+			ct, st := NewTransport(cc), NewTransport(sc)
+			cr, sr := newRecorder(t), newRecorder(t)
+			ct.Start(cr)
+			st.Start(sr)
+			err := ct.(jstp.BatchSender).SendBatch(toBytes(c.msgs))
+			if !errors.Is(err, ErrNULInMessage) {
+				t.Fatalf("SendBatch: %v, want ErrNULInMessage", err)
+			}
+			if err := ct.Send([]byte("{next:1}")); err != nil {
+				t.Fatal(err)
+			}
+			if got := sr.next(t); got != "{next:1}" {
+				t.Fatalf("the peer got %d bytes first: part of the refused batch was written", len(got))
+			}
+			ct.Close()
+			sr.wait(t)
+			st.Close()
+			cr.wait(t)
+		})
+	}
+}
+
+func TestSendBatchAfterClose(t *testing.T) {
+	for _, started := range []bool{false, true} {
+		t.Run(fmt.Sprintf("started=%v", started), func(t *testing.T) {
+			c, _ := tcpPair(t)
+			tr := NewTransport(c)
+			rec := newRecorder(t)
+			if started {
+				tr.Start(rec)
+			}
+			tr.Close()
+			for _, batch := range [][][]byte{nil, {[]byte("a")}, toBytes(repeatMsgs(3, 50))} {
+				if err := tr.(jstp.BatchSender).SendBatch(batch); !errors.Is(err, jstp.ErrTransportClosed) {
+					t.Fatalf("SendBatch(%d messages) after Close: %v", len(batch), err)
+				}
+			}
+			if !started {
+				tr.Start(rec)
+			}
+			rec.wait(t)
+		})
+	}
+}
+
+// TestCloseDuringSendBatch: Close races batches being written; every
+// batch either completes or reports ErrTransportClosed, and the receiver
+// is told once, cleanly.
+func TestCloseDuringSendBatch(t *testing.T) {
+	batch := toBytes(append(repeatMsgs(200, 400), strings.Repeat("z", 300<<10), "{end:1}"))
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			c, s := p.make(t)
+			go io.Copy(io.Discard, s) // the peer reads, never writes
+			tr := NewTransport(c)
+			rec := newRecorder(t)
+			tr.Start(rec)
+			bs := tr.(jstp.BatchSender)
+			var wg sync.WaitGroup
+			var last atomic.Value
+			wg.Go(func() {
+				for {
+					if err := bs.SendBatch(batch); err != nil {
+						last.Store(err)
+						return
+					}
+				}
+			})
+			time.Sleep(time.Millisecond)
+			for range 3 {
+				wg.Go(func() { tr.Close() })
+			}
+			wg.Wait()
+			if err, _ := last.Load().(error); !errors.Is(err, jstp.ErrTransportClosed) {
+				t.Fatalf("SendBatch: %v, want ErrTransportClosed", err)
+			}
+			s.Close()
+			if err := rec.wait(t); err != nil {
+				t.Fatalf("Closed(%v), want nil", err)
+			}
+			if err := bs.SendBatch(batch); !errors.Is(err, jstp.ErrTransportClosed) {
+				t.Fatalf("SendBatch after Close: %v", err)
+			}
+		})
+	}
+}
+
+// TestCloseUnblocksSendBatch: a batch stuck on a peer that does not read
+// returns once Close is called.
+func TestCloseUnblocksSendBatch(t *testing.T) {
+	batch := toBytes([]string{"{a:1}", strings.Repeat("z", 4<<20), "{b:2}"})
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) {
+			c, s := p.make(t)
+			tr := newTransport(c, nil)
+			tr.writeTimeout = time.Hour
+			rec := newRecorder(t)
+			tr.Start(rec)
+			done := make(chan error, 1)
+			go func() {
+				for {
+					if err := tr.SendBatch(batch); err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+			time.Sleep(10 * time.Millisecond)
+			tr.Close()
+			if err := <-done; !errors.Is(err, jstp.ErrTransportClosed) {
+				t.Fatalf("SendBatch: %v, want ErrTransportClosed", err)
+			}
+			s.Close()
+			rec.wait(t)
+		})
+	}
+}
+
+func TestSendBatchWriteTimeout(t *testing.T) {
+	c, _ := tcpPair(t) // the peer never reads
+	tr := newTransport(c, nil)
+	tr.writeTimeout = 50 * time.Millisecond
+	rec := newRecorder(t)
+	tr.Start(rec)
+	batch := toBytes(append(repeatMsgs(100, 1000), strings.Repeat("w", 1<<20)))
+	var err error
+	for err == nil {
+		err = tr.SendBatch(batch)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("SendBatch: %v, want a timeout", err)
+	}
+	if err := rec.wait(t); err == nil {
+		t.Fatal("Closed(nil) after a write timeout")
+	}
+	if err := tr.SendBatch(batch); !errors.Is(err, jstp.ErrTransportClosed) {
+		t.Fatalf("SendBatch after the failure: %v", err)
+	}
+}
