@@ -352,7 +352,8 @@ func (c *Connection) attach(t Transport) *transportState {
 	return ts
 }
 
-// current returns the live transport (nil when none) under c.mu.
+// currentLocked returns the live, handshaken transport (nil when none).
+// Caller holds c.mu.
 func (c *Connection) currentLocked() *transportState {
 	if c.tr == nil || c.hsState != hsDone {
 		return nil
@@ -458,7 +459,7 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 // connection of a resumption: the message belongs there.
 var errMoved = errors.New("jstp: session moved to another connection")
 
-// sendUnnumbered sends a callback, pong or handshake message on ts.
+// sendOn sends a callback, pong or handshake message on ts, if any.
 func (c *Connection) sendOn(ts *transportState, msg []byte) {
 	if ts != nil {
 		ts.send(msg)

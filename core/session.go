@@ -113,7 +113,7 @@ func (s *Session) Connection() *Connection {
 	return s.conn
 }
 
-// nextID numbers a new message (absolute id). Caller holds s.mu.
+// nextIDLocked numbers a new message (absolute id). Caller holds s.mu.
 func (s *Session) nextIDLocked() int64 {
 	s.lastID++
 	return s.lastID
