@@ -988,17 +988,10 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 
 func (c *Connection) onCallback(ts *transportState, data []byte, m *inMessage) {
 	id, name, val := m.id, m.verb, m.payload
-	s := c.Session()
-	if (id < 0) != (c.server != nil) || !s.onDelivered(absID(id)) {
-		c.reject(ts, data, fmt.Errorf("%w: callback for a message never sent", ErrProtocol), false)
+	p, ok := c.answered(ts, data, id, "callback")
+	if !ok {
 		return
 	}
-	c.mu.Lock()
-	p := c.pending[id]
-	if p != nil {
-		delete(c.pending, id)
-	}
-	c.mu.Unlock()
 	if c.log.enabled() {
 		ev := LogEvent{Kind: LogCallback, Conn: c}
 		if name == "error" {
@@ -1159,10 +1152,14 @@ func (c *Connection) onPing(ts *transportState, id int64) {
 	c.Session().onMessageReceived(absID(id))
 }
 
-func (c *Connection) onPong(ts *transportState, data []byte, id int64) {
-	if !c.Session().onDelivered(absID(id)) {
-		c.reject(ts, data, fmt.Errorf("%w: pong for a ping never sent", ErrProtocol), false)
-		return
+// answered handles the id of a callback or pong: it must answer a message
+// this side sent (our sign, within what we numbered); that message and all
+// before it are then known delivered, and the call waiting for the answer,
+// if any, is taken out of the pending set. An impossible id is rejected.
+func (c *Connection) answered(ts *transportState, data []byte, id int64, kind string) (*pendingCall, bool) {
+	if (id < 0) != (c.server != nil) || !c.Session().onDelivered(absID(id)) {
+		c.reject(ts, data, fmt.Errorf("%w: %s for a message never sent", ErrProtocol, kind), false)
+		return nil, false
 	}
 	c.mu.Lock()
 	p := c.pending[id]
@@ -1170,7 +1167,11 @@ func (c *Connection) onPong(ts *transportState, data []byte, id int64) {
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
-	if p != nil {
+	return p, true
+}
+
+func (c *Connection) onPong(ts *transportState, data []byte, id int64) {
+	if p, ok := c.answered(ts, data, id, "pong"); ok && p != nil {
 		p.resolve(callResult{})
 	}
 }

@@ -95,28 +95,13 @@ func (p *PipeEnd) signal() {
 }
 
 // Send queues a copy of msg for delivery at the other end.
-func (p *PipeEnd) Send(msg []byte) error {
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		return ErrTransportClosed
-	}
-	peer := p.peer
-	peer.mu.Lock()
-	if peer.closed {
-		peer.mu.Unlock()
-		return ErrTransportClosed
-	}
-	peer.queue = append(peer.queue, append([]byte(nil), msg...))
-	peer.mu.Unlock()
-	peer.signal()
-	return nil
-}
+func (p *PipeEnd) Send(msg []byte) error { return p.push(msg) }
 
 // SendBatch queues copies of msgs, in order, for delivery at the other end
 // (PipeEnd implements BatchSender).
-func (p *PipeEnd) SendBatch(msgs [][]byte) error {
+func (p *PipeEnd) SendBatch(msgs [][]byte) error { return p.push(msgs...) }
+
+func (p *PipeEnd) push(msgs ...[]byte) error {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
