@@ -104,3 +104,49 @@ func ExampleAuthFunc() {
 	// true
 	// [alice]
 }
+
+func ExampleReconnectorFunc() {
+	app := jstp.MustNewApplication("counter")
+	app.Handle("counter", "next", func(c *jstp.Connection) float64 {
+		s := c.Session() // per-session state survives a resumption
+		n, _ := s.Get("n")
+		v, _ := n.(float64)
+		s.Set("n", v+1)
+		return v + 1
+	})
+	resumed := make(chan struct{}, 1)
+	srv, _ := jstp.NewServer(jstp.ServerOptions{
+		Applications: []*jstp.Application{app},
+		OnReconnect:  func(*jstp.Connection) { resumed <- struct{}{} },
+	})
+	defer srv.Close()
+
+	// The dialer remembers its last pipe so that the example can cut it.
+	var last *jstp.PipeEnd
+	dial := func(context.Context) (jstp.Transport, error) {
+		client, server := jstp.Pipe()
+		srv.Serve(server)
+		last = client
+		return client, nil
+	}
+	// Retry at once, over the same dialer (a real one might pick another
+	// address, or another adapter's Dialer).
+	retry := jstp.ReconnectorFunc(func(_ *jstp.Connection, attempt int, _ error) (time.Duration, jstp.Dialer, bool) {
+		return 0, nil, attempt < 5
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := jstp.Connect(ctx, "counter", &jstp.Client{Reconnector: retry}, dial)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	first, _ := conn.Call(ctx, "counter", "next")
+	last.Break() // the network fails
+	<-resumed
+	second, _ := conn.Call(ctx, "counter", "next")
+	fmt.Println(first, second)
+	// Output: [1] [2]
+}
