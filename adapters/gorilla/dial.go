@@ -3,6 +3,7 @@ package gorilla
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/gorilla/websocket"
@@ -44,6 +45,8 @@ func Dialer(config *Config, url string) jstp.Dialer {
 	d.Subprotocols = []string{Subprotocol}
 	d.WriteBufferSize = clampWriteBuffer(d.WriteBufferSize)
 	return func(ctx context.Context) (jstp.Transport, error) {
+		d := d
+		cork := corkDials(&d)
 		ws, resp, err := d.DialContext(ctx, url, header)
 		if err != nil {
 			if resp != nil {
@@ -55,6 +58,40 @@ func Dialer(config *Config, url string) jstp.Dialer {
 			ws.Close()
 			return nil, fmt.Errorf("gorilla: dial %s: server did not accept the %s subprotocol", url, Subprotocol)
 		}
-		return newTransport(ws, nil), nil
+		return newTransport(ws, *cork, nil), nil
 	}
+}
+
+// corkDials makes d's dial functions wrap the connections they open in a
+// corkConn, which gorilla then writes through (directly for ws://, under
+// its TLS for wss://), and returns where the last one is recorded. A
+// proxy's dialer dials through them too. d.NetDial (deprecated) becomes a
+// NetDialContext that ignores the context, as gorilla would.
+func corkDials(d *websocket.Dialer) **corkConn {
+	var last *corkConn
+	wrap := func(c net.Conn, err error) (net.Conn, error) {
+		if err != nil {
+			return nil, err
+		}
+		last = newCorkConn(c)
+		return last, nil
+	}
+	dial := d.NetDialContext
+	if dial == nil {
+		if legacy := d.NetDial; legacy != nil {
+			dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacy(network, addr) }
+		} else {
+			var nd net.Dialer
+			dial = nd.DialContext
+		}
+	}
+	d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return wrap(dial(ctx, network, addr))
+	}
+	if tlsDial := d.NetDialTLSContext; tlsDial != nil {
+		d.NetDialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return wrap(tlsDial(ctx, network, addr))
+		}
+	}
+	return &last
 }

@@ -26,7 +26,15 @@ const (
 	// WriteTimeout bounds how long Send may take to hand one message to the
 	// network, so a stalled peer cannot block the engine forever. A Send
 	// that times out breaks the connection.
+	//
+	// The deadline is computed at most once per deadlineReuse and reused
+	// meanwhile, so a send may time out up to that much sooner: after
+	// between 9 and 10 s.
 	WriteTimeout = 10 * time.Second
+
+	// deadlineReuse is how long a computed write deadline is reused (a
+	// tenth of the write timeout if that is less).
+	deadlineReuse = time.Second
 
 	// CloseTimeout is how long a locally closed connection waits for the
 	// peer's answering close frame before the TCP connection is cut anyway.

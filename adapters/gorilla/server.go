@@ -119,13 +119,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	ws, err := s.up.Upgrade(w, r, nil) // on failure gorilla has replied
+	// gorilla writes the handshake response and every frame to the
+	// connection Hijack returns (reusing only the memory of the hijacked
+	// bufio.Writer): hc makes that a corkConn, for SendBatch.
+	hc := &hijackCorker{ResponseWriter: w}
+	ws, err := s.up.Upgrade(hc, r, nil) // on failure gorilla has replied
 	if err != nil {
 		s.wg.Done()
 		return
 	}
 	var t *transport
-	t = newTransport(ws, func() {
+	t = newTransport(ws, hc.conn, func() {
 		s.mu.Lock()
 		delete(s.conns, t)
 		s.mu.Unlock()

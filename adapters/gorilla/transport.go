@@ -22,9 +22,12 @@ import (
 // WriteControl and the underlying net.Conn.
 type transport struct {
 	ws     *websocket.Conn
+	cork   *corkConn // the connection under ws, or under its TLS; nil: unknown, no batching
 	remote net.Addr
 
 	writeTimeout time.Duration // WriteTimeout; tests shorten it
+	dlSet        time.Time     // when deadline was computed; under sendMu
+	deadline     time.Time     // the write deadline last used; under sendMu
 
 	// finished is called once when the transport has let go of everything
 	// (its reader goroutine has returned, or it was closed before Start).
@@ -42,15 +45,18 @@ type transport struct {
 	killTimer  *time.Timer // cuts the connection if the close handshake stalls
 }
 
-func newTransport(ws *websocket.Conn, finished func()) *transport {
+func newTransport(ws *websocket.Conn, cork *corkConn, finished func()) *transport {
 	ws.SetReadLimit(MaxMessageSize)
 	if finished == nil {
 		finished = func() {}
 	}
-	return &transport{ws: ws, remote: ws.RemoteAddr(), writeTimeout: WriteTimeout, finished: finished}
+	return &transport{ws: ws, cork: cork, remote: ws.RemoteAddr(), writeTimeout: WriteTimeout, finished: finished}
 }
 
-var _ jstp.Transport = (*transport)(nil)
+var (
+	_ jstp.Transport   = (*transport)(nil)
+	_ jstp.BatchSender = (*transport)(nil)
+)
 
 // Start begins reading messages in a goroutine of the transport's own, which
 // ends when the connection closes.
@@ -154,6 +160,15 @@ func (t *transport) finish() { t.finOnce.Do(t.finished) }
 // Send writes msg as one text message: a single frame up to MaxFrameSize,
 // fragments of at most MaxFrameSize beyond that.
 func (t *transport) Send(msg []byte) error {
+	return t.SendBatch([][]byte{msg})
+}
+
+// SendBatch writes msgs as separate text messages, in order, each framed
+// as Send frames it. With more than one, the connection is corked while
+// gorilla writes them, so they reach the network together: one write
+// system call for a batch of small messages (a buffer of over corkLimit is
+// written out early). The batch shares one write deadline.
+func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
 	t.mu.Lock()
@@ -162,7 +177,7 @@ func (t *transport) Send(msg []byte) error {
 	if closing {
 		return jstp.ErrTransportClosed
 	}
-	if err := t.write(msg); err != nil {
+	if err := t.writeBatch(msgs); err != nil {
 		t.mu.Lock()
 		closing = t.closing
 		if !closing {
@@ -181,10 +196,50 @@ func (t *transport) Send(msg []byte) error {
 	return nil
 }
 
-func (t *transport) write(msg []byte) error {
-	if err := t.ws.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
+// writeDeadline returns the write deadline for a send starting now:
+// now+writeTimeout, except that one computed less than deadlineReuse ago
+// is used again, so the connection's deadline (a runtime timer) is not
+// reset for every message. A send so gets between writeTimeout-deadlineReuse
+// and writeTimeout. It runs under sendMu.
+func (t *transport) writeDeadline() time.Time {
+	now := time.Now()
+	reuse := min(deadlineReuse, t.writeTimeout/10)
+	if t.deadline.IsZero() || now.Sub(t.dlSet) >= reuse {
+		t.dlSet, t.deadline = now, now.Add(t.writeTimeout)
+	}
+	return t.deadline
+}
+
+func (t *transport) writeBatch(msgs [][]byte) error {
+	deadline := t.writeDeadline()
+	if err := t.ws.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
+	if t.cork == nil || len(msgs) < 2 {
+		for _, msg := range msgs {
+			if err := t.write(msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := t.cork.cork(deadline); err != nil {
+		return err
+	}
+	var err error
+	for _, msg := range msgs {
+		if err = t.write(msg); err != nil {
+			break
+		}
+	}
+	// Always uncork: a close frame written meanwhile must not stay behind.
+	if uerr := t.cork.uncork(deadline); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+func (t *transport) write(msg []byte) error {
 	if len(msg) <= MaxFrameSize {
 		return t.ws.WriteMessage(websocket.TextMessage, msg)
 	}

@@ -2,6 +2,7 @@ package nhooyr
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -48,7 +49,7 @@ func Dialer(config *Config, url string) jstp.Dialer {
 			c.CloseNow()
 			return nil, fmt.Errorf("nhooyr: dial %s: server did not accept the %s subprotocol", url, Subprotocol)
 		}
-		conn := capture()
+		conn, cork := capture()
 		var remote net.Addr
 		if conn != nil {
 			remote = conn.RemoteAddr()
@@ -57,17 +58,22 @@ func Dialer(config *Config, url string) jstp.Dialer {
 		} else {
 			remote = peerAddr(url)
 		}
-		return newTransport(c, conn, remote, nil), nil
+		return newTransport(c, conn, cork, remote, nil), nil
 	}
 }
 
-// captureConn arranges for o's HTTP client to record the connection it
-// dials, so the transport knows the real peer address and can sever the
+// captureConn arranges for o's HTTP client to wrap the connection it dials
+// in a corkConn, which the library then writes through (directly for
+// ws://, under the HTTP client's TLS for wss://), and to record it, so the
+// transport can batch, knows the real peer address and can sever the
 // connection. It works on a copy of an *http.Transport (the default
-// included); with another kind of RoundTripper nothing is captured.
-// capture returns the last connection dialed; cleanup drops the copy's idle
-// connections (the upgraded one is no longer the copy's).
-func captureConn(o *websocket.DialOptions) (capture func() net.Conn, cleanup func()) {
+// included); with another kind of RoundTripper nothing is captured. A
+// connection from a custom DialTLSContext that is a *tls.Conn is recorded
+// but not wrapped: the HTTP client must see it is TLS (no batching then).
+// capture returns the last connection dialed and its corkConn, if any;
+// cleanup drops the copy's idle connections (the upgraded one is no longer
+// the copy's).
+func captureConn(o *websocket.DialOptions) (capture func() (net.Conn, *corkConn), cleanup func()) {
 	hc := http.DefaultClient
 	if o.HTTPClient != nil {
 		hc = o.HTTPClient
@@ -78,20 +84,29 @@ func captureConn(o *websocket.DialOptions) (capture func() net.Conn, cleanup fun
 	}
 	base, ok := rt.(*http.Transport)
 	if !ok {
-		return func() net.Conn { return nil }, func() {}
+		return func() (net.Conn, *corkConn) { return nil, nil }, func() {}
 	}
 	tr := base.Clone()
 	var (
-		mu   sync.Mutex
-		last net.Conn
+		mu       sync.Mutex
+		last     net.Conn
+		lastCork *corkConn
 	)
 	record := func(c net.Conn, err error) (net.Conn, error) {
-		if err == nil {
-			mu.Lock()
-			last = c
-			mu.Unlock()
+		if err != nil {
+			return c, err
 		}
-		return c, err
+		var cc *corkConn
+		if _, isTLS := c.(*tls.Conn); !isTLS {
+			cc = newCorkConn(c)
+		}
+		mu.Lock()
+		last, lastCork = c, cc
+		mu.Unlock()
+		if cc != nil {
+			return cc, nil
+		}
+		return c, nil
 	}
 	dial := tr.DialContext
 	if dial == nil {
@@ -106,18 +121,18 @@ func captureConn(o *websocket.DialOptions) (capture func() net.Conn, cleanup fun
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return record(dial(ctx, network, addr))
 	}
-	if tls := tr.DialTLSContext; tls != nil {
+	if tlsDial := tr.DialTLSContext; tlsDial != nil {
 		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return record(tls(ctx, network, addr))
+			return record(tlsDial(ctx, network, addr))
 		}
 	}
 	client := *hc
 	client.Transport = tr
 	o.HTTPClient = &client
-	return func() net.Conn {
+	return func() (net.Conn, *corkConn) {
 			mu.Lock()
 			defer mu.Unlock()
-			return last
+			return last, lastCork
 		}, func() {
 			tr.CloseIdleConnections()
 		}

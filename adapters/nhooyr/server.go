@@ -149,14 +149,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	c, err := websocket.Accept(w, r, &s.opts) // on failure it has replied
+	// The library writes frames through the bufio.Writer that Hijack
+	// returns, and reads through its Reader: hc hands it a corkConn with
+	// that Writer pointed at it, for SendBatch.
+	hc := &hijackCorker{ResponseWriter: w}
+	c, err := websocket.Accept(hc, r, &s.opts) // on failure it has replied
 	if err != nil {
 		s.wg.Done()
 		return
 	}
 	conn, _ := r.Context().Value(netConnKey{}).(net.Conn)
 	var t *transport
-	t = newTransport(c, conn, remoteAddr(r, conn), func() {
+	t = newTransport(c, hc.conn, hc.conn, remoteAddr(r, conn), func() {
 		s.mu.Lock()
 		delete(s.conns, t)
 		s.mu.Unlock()

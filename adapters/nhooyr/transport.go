@@ -23,10 +23,13 @@ import (
 // library's Close blocks until the peer answers.
 type transport struct {
 	c       *websocket.Conn
-	netConn net.Conn // the TCP (or TLS) connection underneath; nil if unknown
+	netConn net.Conn  // the TCP (or TLS) connection underneath; nil if unknown
+	cork    *corkConn // the connection the library writes through; nil: unknown, no batching
 	remote  net.Addr
 
 	writeTimeout time.Duration // WriteTimeout; tests shorten it
+	dlSet        time.Time     // when deadline was computed; under sendMu
+	deadline     time.Time     // the write deadline last used; under sendMu
 
 	// finished is called once when the transport has let go of everything
 	// (its goroutines have returned).
@@ -45,7 +48,7 @@ type transport struct {
 	killTimer  *time.Timer   // cuts the connection if the close handshake stalls
 }
 
-func newTransport(c *websocket.Conn, netConn net.Conn, remote net.Addr, finished func()) *transport {
+func newTransport(c *websocket.Conn, netConn net.Conn, cork *corkConn, remote net.Addr, finished func()) *transport {
 	c.SetReadLimit(MaxMessageSize)
 	if finished == nil {
 		finished = func() {}
@@ -53,6 +56,7 @@ func newTransport(c *websocket.Conn, netConn net.Conn, remote net.Addr, finished
 	return &transport{
 		c:            c,
 		netConn:      netConn,
+		cork:         cork,
 		remote:       remote,
 		writeTimeout: WriteTimeout,
 		finished:     finished,
@@ -60,7 +64,10 @@ func newTransport(c *websocket.Conn, netConn net.Conn, remote net.Addr, finished
 	}
 }
 
-var _ jstp.Transport = (*transport)(nil)
+var (
+	_ jstp.Transport   = (*transport)(nil)
+	_ jstp.BatchSender = (*transport)(nil)
+)
 
 // Start begins reading messages in a goroutine of the transport's own, which
 // ends when the connection closes.
@@ -173,6 +180,15 @@ func (t *transport) finish() { t.finOnce.Do(t.finished) }
 // Send writes msg as one text message: a single frame up to MaxFrameSize,
 // fragments of at most MaxFrameSize beyond that.
 func (t *transport) Send(msg []byte) error {
+	return t.SendBatch([][]byte{msg})
+}
+
+// SendBatch writes msgs as separate text messages, in order, each framed
+// as Send frames it. The connection is corked while the library writes
+// them, so they reach the network together: one write system call for a
+// batch of small messages (a buffer of over corkLimit is written out
+// early). The batch shares one write deadline.
+func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
 	t.mu.Lock()
@@ -181,7 +197,7 @@ func (t *transport) Send(msg []byte) error {
 	if closing {
 		return jstp.ErrTransportClosed
 	}
-	if err := t.write(msg); err != nil {
+	if err := t.writeBatch(msgs); err != nil {
 		t.mu.Lock()
 		closing = t.closing
 		if !closing {
@@ -200,10 +216,56 @@ func (t *transport) Send(msg []byte) error {
 	return nil
 }
 
-func (t *transport) write(msg []byte) error {
-	// When ctx ends mid-write the library closes the connection.
-	ctx, cancel := context.WithTimeout(context.Background(), t.writeTimeout)
-	defer cancel()
+// writeDeadline returns the write deadline for a send starting now:
+// now+writeTimeout, except that one computed less than deadlineReuse ago
+// is used again, so the connection's deadline (a runtime timer) is not
+// reset for every message. A send so gets between writeTimeout-deadlineReuse
+// and writeTimeout. It runs under sendMu.
+func (t *transport) writeDeadline() time.Time {
+	now := time.Now()
+	reuse := min(deadlineReuse, t.writeTimeout/10)
+	if t.deadline.IsZero() || now.Sub(t.dlSet) >= reuse {
+		t.dlSet, t.deadline = now, now.Add(t.writeTimeout)
+	}
+	return t.deadline
+}
+
+func (t *transport) writeBatch(msgs [][]byte) error {
+	if t.cork == nil {
+		// The library's own timeout, per message: when ctx ends mid-write
+		// it closes the connection.
+		for _, msg := range msgs {
+			ctx, cancel := context.WithTimeout(context.Background(), t.writeTimeout)
+			err := t.write(ctx, msg)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Corked, the library's writes only fill the buffer; what reaches the
+	// network (the uncork, or an early write of a full buffer) is bounded
+	// by the connection's write deadline instead, so the library needs no
+	// context timer.
+	deadline := t.writeDeadline()
+	if err := t.cork.cork(deadline); err != nil {
+		return err
+	}
+	var err error
+	for _, msg := range msgs {
+		if err = t.write(context.Background(), msg); err != nil {
+			break
+		}
+	}
+	// Always uncork: a close frame written meanwhile must not stay behind.
+	if uerr := t.cork.uncork(deadline); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+func (t *transport) write(ctx context.Context, msg []byte) error {
 	if len(msg) <= MaxFrameSize {
 		return t.c.Write(ctx, websocket.MessageText, msg) // one frame
 	}

@@ -1,0 +1,236 @@
+package nhooyr
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+)
+
+// Batching. The library writes each message with its own Write to the
+// net.Conn it was given. To send a batch with one system call, the adapter
+// gives the library a corkConn instead of the connection itself: while the
+// transport holds it "corked", Write appends to a buffer; uncork writes the
+// buffer out in one go. Framing, fragmentation and masking stay the
+// library's; only the moment the bytes reach the network changes.
+
+const (
+	// corkLimit bounds a cork buffer: past it the buffer (and the write
+	// that would overflow it) are written out at once, so a batch of large
+	// messages is not held in memory whole.
+	corkLimit = 1 << 20
+
+	// keepCorkBuffer is the largest cork buffer kept between batches.
+	keepCorkBuffer = 64 << 10
+)
+
+// corkConn is a net.Conn whose writes can be held back and sent together.
+//
+// It is safe for concurrent use, as the libraries need it to be: a pong or
+// close frame may be written from another goroutine at any time, and goes
+// into the buffer, in order, if the connection is corked then.
+//
+// Write deadlines are applied lazily: SetWriteDeadline records the deadline
+// and the next write to the network applies it, only if it differs from the
+// one already set (setting one costs a runtime timer update). Unlike on a
+// plain net.Conn, a deadline set while another goroutine's write is under
+// way does not affect that write.
+type corkConn struct {
+	net.Conn
+
+	dmu  sync.Mutex
+	want time.Time // the write deadline last asked for
+
+	// sem is held by whoever changes the fields below or writes to Conn,
+	// so that bytes reach the network in the order they were written.
+	sem     chan struct{}
+	corked  bool
+	batchDL time.Time // while corked: the deadline for writing the buffer
+	buf     []byte
+	cur     time.Time // the write deadline set on Conn
+	err     error     // a write to Conn failed: the stream is broken
+}
+
+func newCorkConn(c net.Conn) *corkConn {
+	return &corkConn{Conn: c, sem: make(chan struct{}, 1)}
+}
+
+// lock takes sem, waiting no later than deadline (zero: no limit), as a
+// write on a plain connection would not wait past its deadline.
+func (c *corkConn) lock(deadline time.Time) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	if deadline.IsZero() {
+		c.sem <- struct{}{}
+		return nil
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return os.ErrDeadlineExceeded
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-tm.C:
+		return os.ErrDeadlineExceeded
+	}
+}
+
+func (c *corkConn) unlock() { <-c.sem }
+
+func (c *corkConn) wanted() time.Time {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return c.want
+}
+
+// SetWriteDeadline records t for the writes that follow.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.dmu.Lock()
+	c.want = t
+	c.dmu.Unlock()
+	return nil
+}
+
+// SetDeadline sets the read deadline and records the write deadline.
+func (c *corkConn) SetDeadline(t time.Time) error {
+	c.SetWriteDeadline(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+// Write writes p, or appends it to the buffer while corked. It never
+// retains p.
+func (c *corkConn) Write(p []byte) (int, error) {
+	want := c.wanted()
+	if err := c.lock(want); err != nil {
+		return 0, err
+	}
+	defer c.unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.corked {
+		return c.out(want, nil, p)
+	}
+	if len(c.buf)+len(p) <= corkLimit {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	// Full: out with the buffer and p together (one writev on TCP).
+	buf := c.buf
+	c.buf = c.buf[:0]
+	return c.out(c.batchDL, buf, p)
+}
+
+// out writes buf and then p to Conn under deadline. It holds sem.
+func (c *corkConn) out(deadline time.Time, buf, p []byte) (int, error) {
+	if !c.cur.Equal(deadline) {
+		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
+			c.err = err
+			return 0, err
+		}
+		c.cur = deadline
+	}
+	var err error
+	switch {
+	case len(buf) == 0:
+		_, err = c.Conn.Write(p)
+	case len(p) == 0:
+		_, err = c.Conn.Write(buf)
+	default:
+		bufs := net.Buffers{buf, p}
+		_, err = bufs.WriteTo(c.Conn)
+	}
+	if err != nil {
+		c.err = err
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// cork starts holding writes back; uncork, which must follow, writes them
+// out under deadline. The transport's send lock keeps cork and uncork
+// calls from overlapping.
+func (c *corkConn) cork(deadline time.Time) error {
+	if err := c.lock(deadline); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.err != nil {
+		return c.err
+	}
+	c.corked = true
+	c.batchDL = deadline
+	return nil
+}
+
+// uncork stops holding writes back and writes out what was held, under
+// deadline. It always uncorks, so that nothing (a close frame, say) stays
+// in the buffer; if the stream is already broken the buffer is dropped.
+func (c *corkConn) uncork(deadline time.Time) error {
+	// Whoever holds sem is writing to the network under a deadline of its
+	// own, or is about to fail against a closed connection: wait.
+	c.sem <- struct{}{}
+	defer c.unlock()
+	c.corked = false
+	buf := c.buf
+	c.buf = c.buf[:0]
+	if cap(c.buf) > keepCorkBuffer {
+		c.buf = nil
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if len(buf) == 0 {
+		return nil
+	}
+	_, err := c.out(deadline, buf, nil)
+	return err
+}
+
+// hijackCorker is the http.ResponseWriter handed to the library's upgrade:
+// its Hijack returns the hijacked connection wrapped in a corkConn, and
+// remembers it for the transport.
+type hijackCorker struct {
+	http.ResponseWriter
+	conn *corkConn
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (h *hijackCorker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// Hijack hijacks the underlying connection (through any middleware that
+// supports http.ResponseController) and wraps it. The returned
+// bufio.ReadWriter is the server's own: its Reader still holds any bytes
+// read ahead (they precede everything read from the connection), and its
+// Writer, empty or flushed first, now writes through the corkConn, so
+// whatever the library writes to either reaches the network in order.
+func (h *hijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	// The library asks a writer with WriteHeaderNow (gin's) to send the
+	// 101 response before hijacking; it cannot see that method through
+	// this wrapper, so do it here.
+	if g, ok := h.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+		g.WriteHeaderNow()
+	}
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := newCorkConn(conn)
+	if brw != nil && brw.Writer != nil {
+		if err := brw.Writer.Flush(); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+		brw.Writer.Reset(cc)
+	}
+	h.conn = cc
+	return cc, brw, nil
+}
