@@ -3,7 +3,7 @@
 # module itself, so each target visits the modules one by one.
 
 GO      ?= go
-MODULES := core conformance adapters/gorilla adapters/gobwas adapters/nhooyr adapters/tcp interop bench example
+MODULES := core conformance adapters/internal adapters/gorilla adapters/gobwas adapters/nhooyr adapters/tcp interop bench example
 TESTFLAGS ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 10s
 

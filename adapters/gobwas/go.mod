@@ -18,3 +18,7 @@ require (
 )
 
 replace github.com/jstp-go/jstp/conformance => ../../conformance
+
+require github.com/jstp-go/jstp/adapters/internal v0.0.0
+
+replace github.com/jstp-go/jstp/adapters/internal => ../internal

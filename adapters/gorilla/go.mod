@@ -35,3 +35,7 @@ replace (
 	github.com/jstp-go/jstp/adapters/nhooyr => ../nhooyr
 	github.com/jstp-go/jstp/adapters/tcp => ../tcp
 )
+
+require github.com/jstp-go/jstp/adapters/internal v0.0.0
+
+replace github.com/jstp-go/jstp/adapters/internal => ../internal

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jstp-go/jstp/adapters/internal/wstest"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -44,9 +45,9 @@ func (l countListener) Accept() (net.Conn, error) {
 }
 
 // serveOn serves a fake engine on l until the test ends.
-func serveOn(t testing.TB, l net.Listener, cfg *ServerConfig) *fakeEngine {
+func serveOn(t testing.TB, l net.Listener, cfg *ServerConfig) *wstest.FakeEngine {
 	t.Helper()
-	eng := newFakeEngine()
+	eng := wstest.NewFakeEngine()
 	srv := newServer(eng, true, cfg)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(l) }()
@@ -89,8 +90,8 @@ var batchCases = []struct {
 	{"two short", [][]byte{[]byte("{callback:[1],ok:[3]}"), []byte("{callback:[2],ok:[5]}")}},
 	{"empty messages", [][]byte{{}, []byte("{a:1}"), {}}},
 	{"many short, over the cork limit", repeatMsgs(1500, 1000)},
-	{"long in the middle", [][]byte{[]byte("{a:1}"), pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}")}},
-	{"exactly 1 MiB twice", [][]byte{pattern(MaxFrameSize), pattern(MaxFrameSize)}},
+	{"long in the middle", [][]byte{[]byte("{a:1}"), wstest.Pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}")}},
+	{"exactly 1 MiB twice", [][]byte{wstest.Pattern(MaxFrameSize), wstest.Pattern(MaxFrameSize)}},
 }
 
 // TestSendBatch: a batch arrives as separate messages, in order, both
@@ -108,17 +109,17 @@ func TestSendBatch(t *testing.T) {
 			l := listen(t)
 			eng := serveOn(t, l, cfg)
 			tr, rec := dial(t, scheme+"://"+l.Addr().String()+"/", config)
-			s := eng.next(t)
-			if tr.cork == nil || s.tr.(*transport).cork == nil {
+			s := eng.Next(t)
+			if tr.cork == nil || s.Tr.(*transport).cork == nil {
 				t.Fatal("no corkConn found under the library")
 			}
 			dirs := []struct {
 				name string
 				tr   jstp.Transport
-				rec  *recorder
+				rec  *wstest.Recorder
 			}{
-				{"server to client", s.tr, rec},
-				{"client to server", tr, s.rec},
+				{"server to client", s.Tr, rec},
+				{"client to server", tr, s.Rec},
 			}
 			for _, d := range dirs {
 				for _, c := range batchCases {
@@ -128,7 +129,7 @@ func TestSendBatch(t *testing.T) {
 						sent := make(chan error, 1)
 						go func() { sent <- d.tr.(jstp.BatchSender).SendBatch(c.msgs) }()
 						for i, want := range c.msgs {
-							if got := d.rec.message(t); !bytes.Equal(got, want) {
+							if got := d.rec.WaitMessage(t); !bytes.Equal(got, want) {
 								t.Fatalf("message %d: %d bytes, want %d", i, len(got), len(want))
 							}
 						}
@@ -147,8 +148,8 @@ func TestSendBatch(t *testing.T) {
 // still fragmented at MaxFrameSize.
 func TestBatchFrames(t *testing.T) {
 	short := repeatMsgs(10, 40)
-	mixed := [][]byte{[]byte("{a:1}"), pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}"), pattern(MaxFrameSize + 1)}
-	check := func(t *testing.T, tr jstp.BatchSender, peer *rawPeer, writes *atomic.Int64) {
+	mixed := [][]byte{[]byte("{a:1}"), wstest.Pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}"), wstest.Pattern(MaxFrameSize + 1)}
+	check := func(t *testing.T, tr jstp.BatchSender, peer *wstest.RawPeer, writes *atomic.Int64) {
 		before := writes.Load()
 		if err := tr.SendBatch(short); err != nil {
 			t.Fatalf("SendBatch: %v", err)
@@ -157,7 +158,7 @@ func TestBatchFrames(t *testing.T) {
 			t.Fatalf("a batch of %d short messages took %d writes, want 1", len(short), n)
 		}
 		for i, want := range short {
-			frames, err := peer.readMessage()
+			frames, err := peer.ReadMessage()
 			if err != nil {
 				t.Fatalf("read %d: %v", i, err)
 			}
@@ -169,7 +170,7 @@ func TestBatchFrames(t *testing.T) {
 		sent := make(chan error, 1)
 		go func() { sent <- tr.SendBatch(mixed) }()
 		for i, want := range mixed {
-			frames, err := peer.readMessage()
+			frames, err := peer.ReadMessage()
 			if err != nil {
 				t.Fatalf("read %d: %v", i, err)
 			}
@@ -183,21 +184,21 @@ func TestBatchFrames(t *testing.T) {
 		var writes atomic.Int64
 		l := listen(t)
 		eng := serveOn(t, countListener{l, &writes}, nil)
-		peer, _ := rawDial(t, l.Addr().String(), Subprotocol, nil)
-		s := eng.next(t)
-		check(t, s.tr.(jstp.BatchSender), peer, &writes)
+		peer, _ := wstest.RawDial(t, l.Addr().String(), Subprotocol, nil)
+		s := eng.Next(t)
+		check(t, s.Tr.(jstp.BatchSender), peer, &writes)
 	})
 	t.Run("client", func(t *testing.T) {
 		var writes atomic.Int64
-		url, peers := rawListen(t)
+		url, peers := wstest.RawListen(t, Subprotocol)
 		tr, _ := dial(t, url, countingClientConfig(&writes))
-		var peer *rawPeer
+		var peer *wstest.RawPeer
 		select {
 		case peer = <-peers:
 		case <-time.After(waitLimit):
 			t.Fatal("no connection")
 		}
-		defer peer.conn.Close()
+		defer peer.Conn.Close()
 		check(t, tr, peer, &writes)
 	})
 }
@@ -208,18 +209,18 @@ func TestBatchFrames(t *testing.T) {
 func TestSendBatchCloseConcurrent(t *testing.T) {
 	_, eng, url := startServer(t, nil)
 	tr, rec := dial(t, url, nil)
-	s := eng.next(t)
+	s := eng.Next(t)
 	go func() { // the server's receiver keeps only so many messages
 		for {
 			select {
-			case <-s.rec.msgs:
-			case <-s.rec.done:
+			case <-s.Rec.Msgs:
+			case <-s.Rec.Done:
 				return
 			}
 		}
 	}()
 
-	batch := append(repeatMsgs(50, 100), pattern(3*MaxFrameSize/2))
+	batch := append(repeatMsgs(50, 100), wstest.Pattern(3*MaxFrameSize/2))
 	var wg sync.WaitGroup
 	wg.Add(3)
 	sendErr := make(chan error, 1)
@@ -252,19 +253,19 @@ func TestSendBatchCloseConcurrent(t *testing.T) {
 	if err := <-sendErr; !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("SendBatch during Close: %v, want ErrTransportClosed", err)
 	}
-	if err := rec.waitClosed(t); err != nil {
+	if err := rec.WaitClosed(t); err != nil {
 		t.Fatalf("client Closed(%v), want nil", err)
 	}
-	if err := s.rec.waitClosed(t); err != nil {
+	if err := s.Rec.WaitClosed(t); err != nil {
 		t.Fatalf("server Closed(%v), want nil", err)
 	}
 	if err := tr.SendBatch(batch[:2]); !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("SendBatch after Close: %v, want ErrTransportClosed", err)
 	}
-	if err := s.tr.(jstp.BatchSender).SendBatch(batch[:2]); !errors.Is(err, jstp.ErrTransportClosed) {
+	if err := s.Tr.(jstp.BatchSender).SendBatch(batch[:2]); !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("server SendBatch after Close: %v, want ErrTransportClosed", err)
 	}
-	if n := rec.ncalled.Load(); n != 1 {
+	if n := rec.Calls.Load(); n != 1 {
 		t.Fatalf("Closed called %d times", n)
 	}
 }
@@ -273,9 +274,9 @@ func TestSendBatchCloseConcurrent(t *testing.T) {
 // completes while the transport keeps sending batches.
 func TestBatchControlFrames(t *testing.T) {
 	_, eng, url := startServer(t, nil)
-	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
-	s := eng.next(t)
-	bs := s.tr.(jstp.BatchSender)
+	peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil)
+	s := eng.Next(t)
+	bs := s.Tr.(jstp.BatchSender)
 
 	stop := make(chan struct{})
 	sendDone := make(chan error, 1)
@@ -295,38 +296,38 @@ func TestBatchControlFrames(t *testing.T) {
 		}
 	}()
 
-	if err := peer.writeFrame(frame{true, opPing, []byte("are you there")}); err != nil {
+	if err := peer.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpPing, Payload: []byte("are you there")}); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		f, err := peer.readFrame()
+		f, err := peer.ReadFrame()
 		if err != nil {
 			t.Fatalf("waiting for pong: %v", err)
 		}
-		if f.opcode == opPong {
-			if string(f.payload) != "are you there" {
-				t.Fatalf("pong %q", f.payload)
+		if f.Opcode == wstest.OpPong {
+			if string(f.Payload) != "are you there" {
+				t.Fatalf("pong %q", f.Payload)
 			}
 			break
 		}
-		if f.opcode != opText {
-			t.Fatalf("unexpected opcode %d", f.opcode)
+		if f.Opcode != wstest.OpText {
+			t.Fatalf("unexpected opcode %d", f.Opcode)
 		}
 	}
 
 	// Close while batches go out: the close frame must reach the peer.
-	s.tr.Close()
-	code, err := peer.readClose()
+	s.Tr.Close()
+	code, err := peer.ReadClose()
 	if err != nil {
 		t.Fatalf("no close frame: %v", err)
 	}
 	if code != 1000 {
 		t.Fatalf("close code %d", code)
 	}
-	if err := peer.writeFrame(frame{true, opClose, closePayload(1000, "")}); err != nil {
+	if err := peer.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: wstest.ClosePayload(1000, "")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.rec.waitClosed(t); err != nil {
+	if err := s.Rec.WaitClosed(t); err != nil {
 		t.Fatalf("Closed(%v), want nil", err)
 	}
 	close(stop)

@@ -16,3 +16,7 @@ require (
 require github.com/Masterminds/semver/v3 v3.5.0 // indirect
 
 replace github.com/jstp-go/jstp/conformance => ../../conformance
+
+require github.com/jstp-go/jstp/adapters/internal v0.0.0
+
+replace github.com/jstp-go/jstp/adapters/internal => ../internal

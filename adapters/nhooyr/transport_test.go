@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/wstest"
 	jstp "github.com/jstp-go/jstp/core"
 	"go.uber.org/goleak"
 )
@@ -27,21 +28,21 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func checkFrames(t *testing.T, frames []frame, want []byte) {
+func checkFrames(t *testing.T, frames []wstest.Frame, want []byte) {
 	t.Helper()
 	var got []byte
 	for i, f := range frames {
-		wantOp := byte(opContinuation)
+		wantOp := byte(wstest.OpContinuation)
 		if i == 0 {
-			wantOp = opText
+			wantOp = wstest.OpText
 		}
-		if f.opcode != wantOp {
-			t.Fatalf("frame %d: opcode %d, want %d", i, f.opcode, wantOp)
+		if f.Opcode != wantOp {
+			t.Fatalf("frame %d: opcode %d, want %d", i, f.Opcode, wantOp)
 		}
-		if len(f.payload) > MaxFrameSize {
-			t.Fatalf("frame %d: %d bytes, over MaxFrameSize", i, len(f.payload))
+		if len(f.Payload) > MaxFrameSize {
+			t.Fatalf("frame %d: %d bytes, over MaxFrameSize", i, len(f.Payload))
 		}
-		got = append(got, f.payload...)
+		got = append(got, f.Payload...)
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("reassembled %d bytes, want %d (equal: false)", len(got), len(want))
@@ -63,15 +64,15 @@ var sendSizes = []struct {
 
 func TestServerSendFragments(t *testing.T) {
 	_, eng, url := startServer(t, nil)
-	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
-	s := eng.next(t)
+	peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil)
+	s := eng.Next(t)
 	for _, tc := range sendSizes {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := pattern(tc.size)
-			if err := s.tr.Send(msg); err != nil {
+			msg := wstest.Pattern(tc.size)
+			if err := s.Tr.Send(msg); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
-			frames, err := peer.readMessage()
+			frames, err := peer.ReadMessage()
 			if err != nil {
 				t.Fatalf("read: %v", err)
 			}
@@ -94,21 +95,21 @@ func TestClientSendFragments(t *testing.T) {
 	}
 	for _, c := range configs {
 		t.Run(c.name, func(t *testing.T) {
-			url, peers := rawListen(t)
+			url, peers := wstest.RawListen(t, Subprotocol)
 			tr, _ := dial(t, url, c.config)
-			var peer *rawPeer
+			var peer *wstest.RawPeer
 			select {
 			case peer = <-peers:
 			case <-time.After(waitLimit):
 				t.Fatal("no connection")
 			}
-			defer peer.conn.Close()
+			defer peer.Conn.Close()
 			for _, tc := range sendSizes {
-				msg := pattern(tc.size)
+				msg := wstest.Pattern(tc.size)
 				if err := tr.Send(msg); err != nil {
 					t.Fatalf("%s: Send: %v", tc.name, err)
 				}
-				frames, err := peer.readMessage()
+				frames, err := peer.ReadMessage()
 				if err != nil {
 					t.Fatalf("%s: read: %v", tc.name, err)
 				}
@@ -121,46 +122,46 @@ func TestClientSendFragments(t *testing.T) {
 func TestReadLimit(t *testing.T) {
 	tests := []struct {
 		name   string
-		send   func(p *rawPeer) error
+		send   func(p *wstest.RawPeer) error
 		wantOK int // length of the message that must arrive; 0: 1009 expected
 	}{
 		// The library counts payload as it reads it, so these send whole
 		// frames: exactly one byte too many, so nothing is left unread.
-		{"one frame over the limit", func(p *rawPeer) error {
-			return p.writeFrame(frame{fin: true, opcode: opText, payload: pattern(MaxMessageSize + 1)})
+		{"one frame over the limit", func(p *wstest.RawPeer) error {
+			return p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: wstest.Pattern(MaxMessageSize + 1)})
 		}, 0},
-		{"fragments over the limit", func(p *rawPeer) error {
-			if err := p.writeFrame(frame{opcode: opText, payload: pattern(MaxMessageSize / 2)}); err != nil {
+		{"fragments over the limit", func(p *wstest.RawPeer) error {
+			if err := p.WriteFrame(wstest.Frame{Opcode: wstest.OpText, Payload: wstest.Pattern(MaxMessageSize / 2)}); err != nil {
 				return err
 			}
-			return p.writeFrame(frame{fin: true, opcode: opContinuation, payload: pattern(MaxMessageSize/2 + 1)})
+			return p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpContinuation, Payload: wstest.Pattern(MaxMessageSize/2 + 1)})
 		}, 0},
-		{"exactly the limit", func(p *rawPeer) error {
-			return p.writeFrame(frame{fin: true, opcode: opText, payload: pattern(MaxMessageSize)})
+		{"exactly the limit", func(p *wstest.RawPeer) error {
+			return p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpText, Payload: wstest.Pattern(MaxMessageSize)})
 		}, MaxMessageSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, eng, url := startServer(t, nil)
-			peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
-			s := eng.next(t)
+			peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil)
+			s := eng.Next(t)
 			if err := tc.send(peer); err != nil {
 				t.Fatalf("send: %v", err)
 			}
 			if tc.wantOK > 0 {
-				if got := s.rec.message(t); len(got) != tc.wantOK {
+				if got := s.Rec.WaitMessage(t); len(got) != tc.wantOK {
 					t.Fatalf("got %d bytes, want %d", len(got), tc.wantOK)
 				}
 				return
 			}
-			code, err := peer.readClose()
+			code, err := peer.ReadClose()
 			if err != nil {
 				t.Fatalf("no close frame: %v", err)
 			}
 			if code != int(websocket.StatusMessageTooBig) {
 				t.Fatalf("close code %d, want 1009", code)
 			}
-			if err := s.rec.waitClosed(t); err == nil {
+			if err := s.Rec.WaitClosed(t); err == nil {
 				t.Fatal("Receiver.Closed(nil) after an oversized message")
 			}
 		})
@@ -170,34 +171,34 @@ func TestReadLimit(t *testing.T) {
 func TestInbound(t *testing.T) {
 	tests := []struct {
 		name   string
-		frames []frame
+		frames []wstest.Frame
 		want   string
 	}{
-		{"text", []frame{{true, opText, []byte("{ping:[1]}")}}, "{ping:[1]}"},
-		{"binary", []frame{{true, opBinary, []byte("{ping:[2]}")}}, "{ping:[2]}"},
-		{"binary, not UTF-8", []frame{{true, opBinary, []byte("a\xffb")}}, "a\uFFFDb"},
-		{"fragmented, with a ping inside", []frame{
-			{false, opText, []byte("ab")},
-			{true, opPing, []byte("x")},
-			{false, opContinuation, []byte("cd")},
-			{true, opContinuation, []byte("ef")},
+		{"text", []wstest.Frame{{Fin: true, Opcode: wstest.OpText, Payload: []byte("{ping:[1]}")}}, "{ping:[1]}"},
+		{"binary", []wstest.Frame{{Fin: true, Opcode: wstest.OpBinary, Payload: []byte("{ping:[2]}")}}, "{ping:[2]}"},
+		{"binary, not UTF-8", []wstest.Frame{{Fin: true, Opcode: wstest.OpBinary, Payload: []byte("a\xffb")}}, "a\uFFFDb"},
+		{"fragmented, with a ping inside", []wstest.Frame{
+			{Fin: false, Opcode: wstest.OpText, Payload: []byte("ab")},
+			{Fin: true, Opcode: wstest.OpPing, Payload: []byte("x")},
+			{Fin: false, Opcode: wstest.OpContinuation, Payload: []byte("cd")},
+			{Fin: true, Opcode: wstest.OpContinuation, Payload: []byte("ef")},
 		}, "abcdef"},
-		{"fragmented binary", []frame{
-			{false, opBinary, []byte("gh")},
-			{true, opContinuation, []byte("ij")},
+		{"fragmented binary", []wstest.Frame{
+			{Fin: false, Opcode: wstest.OpBinary, Payload: []byte("gh")},
+			{Fin: true, Opcode: wstest.OpContinuation, Payload: []byte("ij")},
 		}, "ghij"},
 	}
 	_, eng, url := startServer(t, nil)
-	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
-	s := eng.next(t)
+	peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil)
+	s := eng.Next(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, f := range tc.frames {
-				if err := peer.writeFrame(f); err != nil {
+				if err := peer.WriteFrame(f); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if got := string(s.rec.message(t)); got != tc.want {
+			if got := string(s.Rec.WaitMessage(t)); got != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -226,18 +227,18 @@ func TestUpgrade(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, eng, url := startServer(t, tc.cfg)
-			_, status := rawDial(t, addrOf(url), tc.protocols, tc.header)
+			_, status := wstest.RawDial(t, wstest.AddrOf(url), tc.protocols, tc.header)
 			if status != tc.want {
 				t.Fatalf("status %d, want %d", status, tc.want)
 			}
 			if status == http.StatusSwitchingProtocols {
-				eng.next(t)
+				eng.Next(t)
 			}
 		})
 	}
 	t.Run("plain HTTP", func(t *testing.T) {
 		_, _, url := startServer(t, nil)
-		resp, err := http.Get("http://" + addrOf(url) + "/")
+		resp, err := http.Get("http://" + wstest.AddrOf(url) + "/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,14 +273,14 @@ func TestUpgrade(t *testing.T) {
 func TestCloseConcurrentWithSend(t *testing.T) {
 	_, eng, url := startServer(t, nil)
 	tr, rec := dial(t, url, nil)
-	s := eng.next(t)
+	s := eng.Next(t)
 
 	var wg sync.WaitGroup
 	wg.Add(3)
 	sendErr := make(chan error, 1)
 	go func() {
 		defer wg.Done()
-		msg := pattern(3 * MaxFrameSize / 2) // fragmented: Close lands between frames
+		msg := wstest.Pattern(3 * MaxFrameSize / 2) // fragmented: Close lands between frames
 		for {
 			if err := tr.Send(msg); err != nil {
 				sendErr <- err
@@ -299,16 +300,16 @@ func TestCloseConcurrentWithSend(t *testing.T) {
 	if err := <-sendErr; !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("Send after Close: %v, want ErrTransportClosed", err)
 	}
-	if err := rec.waitClosed(t); err != nil {
+	if err := rec.WaitClosed(t); err != nil {
 		t.Fatalf("client Closed(%v), want nil", err)
 	}
-	if err := s.rec.waitClosed(t); err != nil {
+	if err := s.Rec.WaitClosed(t); err != nil {
 		t.Fatalf("server Closed(%v), want nil", err)
 	}
 	if err := tr.Close(); err != nil {
 		t.Fatalf("third Close: %v", err)
 	}
-	if n := rec.ncalled.Load(); n != 1 {
+	if n := rec.Calls.Load(); n != 1 {
 		t.Fatalf("Closed called %d times", n)
 	}
 }
@@ -323,15 +324,15 @@ func TestCloseBeforeStart(t *testing.T) {
 	}
 	tr.Close()
 	tr.Close()
-	rec := newRecorder()
+	rec := wstest.NewRecorder()
 	tr.Start(rec)
-	if err := rec.waitClosed(t); err != nil {
+	if err := rec.WaitClosed(t); err != nil {
 		t.Fatalf("Closed(%v), want nil", err)
 	}
 	if err := tr.Send([]byte("x")); !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("Send: %v", err)
 	}
-	if err := eng.next(t).rec.waitClosed(t); err != nil {
+	if err := eng.Next(t).Rec.WaitClosed(t); err != nil {
 		t.Fatalf("server Closed(%v), want nil", err)
 	}
 }
@@ -339,23 +340,29 @@ func TestCloseBeforeStart(t *testing.T) {
 func TestPeerEnds(t *testing.T) {
 	tests := []struct {
 		name    string
-		end     func(p *rawPeer)
+		end     func(p *wstest.RawPeer)
 		wantErr bool
 	}{
-		{"close 1000", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1000, "")}) }, false},
-		{"close 1001", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1001, "bye")}) }, false},
-		{"close without code", func(p *rawPeer) { p.writeFrame(frame{true, opClose, nil}) }, false},
-		{"close 1011", func(p *rawPeer) { p.writeFrame(frame{true, opClose, closePayload(1011, "oops")}) }, true},
-		{"TCP dropped", func(p *rawPeer) { p.conn.Close() }, true},
-		{"garbage", func(p *rawPeer) { p.conn.Write([]byte{0x7f, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5}) }, true}, // reserved bits set
+		{"close 1000", func(p *wstest.RawPeer) {
+			p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: wstest.ClosePayload(1000, "")})
+		}, false},
+		{"close 1001", func(p *wstest.RawPeer) {
+			p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: wstest.ClosePayload(1001, "bye")})
+		}, false},
+		{"close without code", func(p *wstest.RawPeer) { p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: nil}) }, false},
+		{"close 1011", func(p *wstest.RawPeer) {
+			p.WriteFrame(wstest.Frame{Fin: true, Opcode: wstest.OpClose, Payload: wstest.ClosePayload(1011, "oops")})
+		}, true},
+		{"TCP dropped", func(p *wstest.RawPeer) { p.Conn.Close() }, true},
+		{"garbage", func(p *wstest.RawPeer) { p.Conn.Write([]byte{0x7f, 0x85, 0, 0, 0, 0, 1, 2, 3, 4, 5}) }, true}, // reserved bits set
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, eng, url := startServer(t, nil)
-			peer, _ := rawDial(t, addrOf(url), Subprotocol, nil)
-			s := eng.next(t)
+			peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil)
+			s := eng.Next(t)
 			tc.end(peer)
-			err := s.rec.waitClosed(t)
+			err := s.Rec.WaitClosed(t)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("Closed(%v), want error: %v", err, tc.wantErr)
 			}
@@ -366,12 +373,12 @@ func TestPeerEnds(t *testing.T) {
 func TestBreak(t *testing.T) {
 	_, eng, url := startServer(t, nil)
 	tr, rec := dial(t, url, nil)
-	s := eng.next(t)
+	s := eng.Next(t)
 	tr.Break()
-	if err := rec.waitClosed(t); err == nil {
+	if err := rec.WaitClosed(t); err == nil {
 		t.Fatal("client Closed(nil) after Break")
 	}
-	if err := s.rec.waitClosed(t); err == nil {
+	if err := s.Rec.WaitClosed(t); err == nil {
 		t.Fatal("server Closed(nil) after Break")
 	}
 }
@@ -379,13 +386,13 @@ func TestBreak(t *testing.T) {
 func TestRemoteAddr(t *testing.T) {
 	_, eng, url := startServer(t, nil)
 	tr, _ := dial(t, url, nil)
-	s := eng.next(t)
-	if got, want := tr.RemoteAddr().String(), addrOf(url); got != want {
+	s := eng.Next(t)
+	if got, want := tr.RemoteAddr().String(), wstest.AddrOf(url); got != want {
 		t.Fatalf("client RemoteAddr %s, want %s", got, want)
 	}
-	ra, ok := s.tr.RemoteAddr().(*net.TCPAddr)
+	ra, ok := s.Tr.RemoteAddr().(*net.TCPAddr)
 	if !ok {
-		t.Fatalf("server RemoteAddr is %T", s.tr.RemoteAddr())
+		t.Fatalf("server RemoteAddr is %T", s.Tr.RemoteAddr())
 	}
 	if ra.String() != tr.netConn.LocalAddr().String() {
 		t.Fatalf("server RemoteAddr %s, want %s", ra, tr.netConn.LocalAddr())
@@ -394,12 +401,12 @@ func TestRemoteAddr(t *testing.T) {
 
 func TestSendTimeout(t *testing.T) {
 	_, eng, url := startServer(t, nil)
-	peer, _ := rawDial(t, addrOf(url), Subprotocol, nil) // never reads
-	defer peer.conn.Close()
-	s := eng.next(t)
-	st := s.tr.(*transport)
+	peer, _ := wstest.RawDial(t, wstest.AddrOf(url), Subprotocol, nil) // never reads
+	defer peer.Conn.Close()
+	s := eng.Next(t)
+	st := s.Tr.(*transport)
 	st.writeTimeout = 200 * time.Millisecond
-	msg := pattern(4 << 20)
+	msg := wstest.Pattern(4 << 20)
 	deadline := time.Now().Add(waitLimit)
 	for {
 		err := st.Send(msg)
@@ -410,14 +417,14 @@ func TestSendTimeout(t *testing.T) {
 			t.Fatal("Send never timed out")
 		}
 	}
-	if err := s.rec.waitClosed(t); err == nil {
+	if err := s.Rec.WaitClosed(t); err == nil {
 		t.Fatal("Closed(nil) after a write timeout")
 	}
 }
 
 func TestShutdown(t *testing.T) {
 	t.Run("graceful", func(t *testing.T) {
-		eng := newFakeEngine()
+		eng := wstest.NewFakeEngine()
 		srv := newServer(eng, true, nil)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -426,11 +433,11 @@ func TestShutdown(t *testing.T) {
 		serveErr := make(chan error, 1)
 		go func() { serveErr <- srv.Serve(l) }()
 		url := "ws://" + l.Addr().String() + "/"
-		var recs []*recorder
+		var recs []*wstest.Recorder
 		for range 3 {
 			_, rec := dial(t, url, nil)
 			recs = append(recs, rec)
-			eng.next(t)
+			eng.Next(t)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		defer cancel()
@@ -438,11 +445,11 @@ func TestShutdown(t *testing.T) {
 			t.Fatalf("Shutdown: %v", err)
 		}
 		for i, rec := range recs {
-			if err := rec.waitClosed(t); err != nil {
+			if err := rec.WaitClosed(t); err != nil {
 				t.Fatalf("client %d: Closed(%v), want nil", i, err)
 			}
 		}
-		if n := eng.shutdowns.Load(); n != 1 {
+		if n := eng.Shutdowns.Load(); n != 1 {
 			t.Fatalf("engine shut down %d times", n)
 		}
 		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
@@ -453,7 +460,7 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 	t.Run("deadline with a silent peer", func(t *testing.T) {
-		eng := newFakeEngine()
+		eng := wstest.NewFakeEngine()
 		srv := newServer(eng, true, nil)
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -461,15 +468,15 @@ func TestShutdown(t *testing.T) {
 		}
 		serveErr := make(chan error, 1)
 		go func() { serveErr <- srv.Serve(l) }()
-		peer, _ := rawDial(t, l.Addr().String(), Subprotocol, nil) // never answers the close frame
-		s := eng.next(t)
+		peer, _ := wstest.RawDial(t, l.Addr().String(), Subprotocol, nil) // never answers the close frame
+		s := eng.Next(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		if err := srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Shutdown: %v, want deadline exceeded", err)
 		}
-		s.rec.waitClosed(t)
-		if _, err := peer.readClose(); err != nil {
+		s.Rec.WaitClosed(t)
+		if _, err := peer.ReadClose(); err != nil {
 			t.Fatalf("peer got no close frame: %v", err)
 		}
 		<-serveErr
@@ -478,7 +485,7 @@ func TestShutdown(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	cert, pool := selfSigned(t)
-	eng := newFakeEngine()
+	eng := wstest.NewFakeEngine()
 	srv := newServer(eng, true, &ServerConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -494,17 +501,17 @@ func TestTLS(t *testing.T) {
 	})
 	config := &Config{HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 	tr, rec := dial(t, "wss://"+l.Addr().String()+"/", config)
-	s := eng.next(t)
+	s := eng.Next(t)
 	if err := tr.Send([]byte("over TLS")); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(s.rec.message(t)); got != "over TLS" {
+	if got := string(s.Rec.WaitMessage(t)); got != "over TLS" {
 		t.Fatalf("server got %q", got)
 	}
-	if err := s.tr.Send([]byte("back")); err != nil {
+	if err := s.Tr.Send([]byte("back")); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(rec.message(t)); got != "back" {
+	if got := string(rec.WaitMessage(t)); got != "back" {
 		t.Fatalf("client got %q", got)
 	}
 	if !strings.HasPrefix(tr.RemoteAddr().String(), "127.0.0.1:") {

@@ -1,54 +1,36 @@
 // Package nhooyrtest provides the conformance.Factory of the nhooyr adapter
 // (github.com/coder/websocket), for the adapter's own conformance run and
-// for cross-adapter matrices
-// (an nhooyr client against another adapter's server, and the other way
-// round). It is test support: production code has no use for it.
+// for cross-adapter matrices (an nhooyr client against another adapter's
+// server, and the other way round). It is test support: production code
+// has no use for it.
 package nhooyrtest
 
 import (
 	"context"
-	"net"
 	"testing"
-	"time"
 
+	"github.com/jstp-go/jstp/adapters/internal/wstest"
 	"github.com/jstp-go/jstp/adapters/nhooyr"
 	"github.com/jstp-go/jstp/conformance"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
-// Factory returns the conformance.Factory of the nhooyr adapter (on github.com/coder/websocket): Listen,
-// Dial and Break below.
-func Factory() conformance.Factory {
-	return conformance.Factory{Listen: Listen, Dial: Dial, Break: Break}
-}
+var factory = wstest.Factory("nhooyrtest",
+	func(srv *jstp.Server) wstest.Server { return nhooyr.Wrap(srv, nil) }, Dial)
 
-// Listen serves srv over WebSocket on a fresh 127.0.0.1 port until the test
-// ends and returns its ws:// URL. Cleanup shuts the WebSocket server down
-// (leaving srv itself to its owner).
+// Factory returns the conformance.Factory of the nhooyr adapter: Listen,
+// Dial and Break below.
+func Factory() conformance.Factory { return factory }
+
+// Listen serves srv over WebSocket on a fresh 127.0.0.1 port until the
+// test ends and returns its ws:// URL. Cleanup shuts the WebSocket server
+// down (leaving srv itself to its owner).
 func Listen(t testing.TB, srv *jstp.Server) string {
 	t.Helper()
-	ws := nhooyr.Wrap(srv, nil)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("nhooyrtest: listen: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ws.Serve(l)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := ws.Shutdown(ctx); err != nil {
-			t.Errorf("nhooyrtest: shutdown: %v", err)
-		}
-		<-done
-	})
-	return "ws://" + l.Addr().String() + "/"
+	return factory.Listen(t, srv)
 }
 
-// Dial opens a nhooyr client transport to the ws:// URL addr with the
+// Dial opens an nhooyr client transport to the ws:// URL addr with the
 // default settings.
 func Dial(ctx context.Context, addr string) (jstp.Transport, error) {
 	return nhooyr.Dialer(nil, addr)(ctx)
@@ -56,10 +38,4 @@ func Dial(ctx context.Context, addr string) (jstp.Transport, error) {
 
 // Break severs tr, a transport made by Dial, without a closing handshake.
 // For any other transport it falls back to Close.
-func Break(tr jstp.Transport) {
-	if b, ok := tr.(interface{ Break() }); ok {
-		b.Break()
-		return
-	}
-	tr.Close()
-}
+func Break(tr jstp.Transport) { wstest.Break(tr) }

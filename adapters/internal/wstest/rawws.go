@@ -1,4 +1,4 @@
-package gorilla
+package wstest
 
 // A minimal hand-rolled WebSocket peer, so tests can see and produce
 // individual frames, including ones a real library would refuse to make.
@@ -19,37 +19,44 @@ import (
 	"time"
 )
 
+// The WebSocket opcodes (RFC 6455, section 5.2).
 const (
-	opContinuation = 0x0
-	opText         = 0x1
-	opBinary       = 0x2
-	opClose        = 0x8
-	opPing         = 0x9
-	opPong         = 0xA
+	OpContinuation = 0x0
+	OpText         = 0x1
+	OpBinary       = 0x2
+	OpClose        = 0x8
+	OpPing         = 0x9
+	OpPong         = 0xA
 )
 
-type frame struct {
-	fin     bool
-	opcode  byte
-	payload []byte
+// Frame is one WebSocket frame: its FIN bit, opcode and (unmasked)
+// payload.
+type Frame struct {
+	Fin     bool
+	Opcode  byte
+	Payload []byte
 }
 
-// rawPeer is one end of a WebSocket connection driven frame by frame.
-type rawPeer struct {
-	conn   net.Conn
-	br     *bufio.Reader
-	client bool // masks what it sends
+// RawPeer is one end of a WebSocket connection driven frame by frame.
+type RawPeer struct {
+	// Conn is the network connection; tests may write to it or close it
+	// directly.
+	Conn net.Conn
+	br   *bufio.Reader
+	// Client makes the peer mask what it sends, as a client must.
+	Client bool
 }
 
+// acceptKey is the Sec-WebSocket-Accept value answering key.
 func acceptKey(key string) string {
 	h := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
 	return base64.StdEncoding.EncodeToString(h[:])
 }
 
-// rawDial performs the client handshake by hand. protocols is sent as
+// RawDial performs the client handshake by hand. protocols is sent as
 // Sec-WebSocket-Protocol unless empty. It returns the peer and the HTTP
 // status code.
-func rawDial(t testing.TB, addr string, protocols string, extra http.Header) (*rawPeer, int) {
+func RawDial(t testing.TB, addr string, protocols string, extra http.Header) (*RawPeer, int) {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -85,18 +92,19 @@ func rawDial(t testing.TB, addr string, protocols string, extra http.Header) (*r
 	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != acceptKey(key) {
 		t.Fatalf("bad Sec-WebSocket-Accept %q", got)
 	}
-	return &rawPeer{conn: conn, br: br, client: true}, resp.StatusCode
+	return &RawPeer{Conn: conn, br: br, Client: true}, resp.StatusCode
 }
 
-// rawListen accepts one WebSocket connection by hand on a fresh 127.0.0.1
-// port, agreeing to metarhia-jstp. The peer arrives on the channel.
-func rawListen(t testing.TB) (url string, peers <-chan *rawPeer) {
+// RawListen accepts one WebSocket connection by hand on a fresh 127.0.0.1
+// port, agreeing to subprotocol (the adapters pass their Subprotocol,
+// metarhia-jstp). The peer arrives on the channel.
+func RawListen(t testing.TB, subprotocol string) (url string, peers <-chan *RawPeer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chan *rawPeer, 1)
+	ch := make(chan *RawPeer, 1)
 	done := make(chan struct{})
 	t.Cleanup(func() { l.Close(); <-done })
 	go func() {
@@ -115,20 +123,21 @@ func rawListen(t testing.TB) (url string, peers <-chan *rawPeer) {
 		}
 		fmt.Fprintf(conn, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 			"Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-			acceptKey(req.Header.Get("Sec-WebSocket-Key")), Subprotocol)
-		ch <- &rawPeer{conn: conn, br: br}
+			acceptKey(req.Header.Get("Sec-WebSocket-Key")), subprotocol)
+		ch <- &RawPeer{Conn: conn, br: br}
 	}()
 	return "ws://" + l.Addr().String() + "/", ch
 }
 
-func (p *rawPeer) writeFrame(f frame) error {
-	return p.writeHeader(f.fin, f.opcode, len(f.payload), f.payload)
+// WriteFrame writes f, masked if the peer is a client.
+func (p *RawPeer) WriteFrame(f Frame) error {
+	return p.WriteHeader(f.Fin, f.Opcode, len(f.Payload), f.Payload)
 }
 
-// writeHeader writes a frame header announcing n payload bytes followed by
+// WriteHeader writes a frame header announcing n payload bytes followed by
 // payload, which may be shorter than n (or nil) to announce more than is
 // sent.
-func (p *rawPeer) writeHeader(fin bool, opcode byte, n int, payload []byte) error {
+func (p *RawPeer) WriteHeader(fin bool, opcode byte, n int, payload []byte) error {
 	var hdr [14]byte
 	hdr[0] = opcode
 	if fin {
@@ -149,7 +158,7 @@ func (p *rawPeer) writeHeader(fin bool, opcode byte, n int, payload []byte) erro
 	}
 	out := append([]byte(nil), hdr[:i]...)
 	body := append([]byte(nil), payload...)
-	if p.client {
+	if p.Client {
 		out[1] |= 0x80
 		var key [4]byte
 		rand.Read(key[:])
@@ -158,100 +167,104 @@ func (p *rawPeer) writeHeader(fin bool, opcode byte, n int, payload []byte) erro
 			body[j] ^= key[j%4]
 		}
 	}
-	_, err := p.conn.Write(append(out, body...))
+	_, err := p.Conn.Write(append(out, body...))
 	return err
 }
 
-func (p *rawPeer) readFrame() (frame, error) {
+// ReadFrame reads one frame, unmasking it if it was masked.
+func (p *RawPeer) ReadFrame() (Frame, error) {
 	var h [2]byte
 	if _, err := io.ReadFull(p.br, h[:]); err != nil {
-		return frame{}, err
+		return Frame{}, err
 	}
-	f := frame{fin: h[0]&0x80 != 0, opcode: h[0] & 0x0f}
+	f := Frame{Fin: h[0]&0x80 != 0, Opcode: h[0] & 0x0f}
 	masked := h[1]&0x80 != 0
 	n := uint64(h[1] & 0x7f)
 	switch n {
 	case 126:
 		var b [2]byte
 		if _, err := io.ReadFull(p.br, b[:]); err != nil {
-			return frame{}, err
+			return Frame{}, err
 		}
 		n = uint64(binary.BigEndian.Uint16(b[:]))
 	case 127:
 		var b [8]byte
 		if _, err := io.ReadFull(p.br, b[:]); err != nil {
-			return frame{}, err
+			return Frame{}, err
 		}
 		n = binary.BigEndian.Uint64(b[:])
 	}
 	if n > 64<<20 {
-		return frame{}, errors.New("absurd frame length")
+		return Frame{}, errors.New("absurd frame length")
 	}
 	var key [4]byte
 	if masked {
 		if _, err := io.ReadFull(p.br, key[:]); err != nil {
-			return frame{}, err
+			return Frame{}, err
 		}
 	}
-	f.payload = make([]byte, n)
-	if _, err := io.ReadFull(p.br, f.payload); err != nil {
-		return frame{}, err
+	f.Payload = make([]byte, n)
+	if _, err := io.ReadFull(p.br, f.Payload); err != nil {
+		return Frame{}, err
 	}
 	if masked {
-		for j := range f.payload {
-			f.payload[j] ^= key[j%4]
+		for j := range f.Payload {
+			f.Payload[j] ^= key[j%4]
 		}
 	}
 	return f, nil
 }
 
-// readMessage reads the frames of one data message, skipping control
+// ReadMessage reads the frames of one data message, skipping control
 // frames, and returns them.
-func (p *rawPeer) readMessage() ([]frame, error) {
-	var frames []frame
+func (p *RawPeer) ReadMessage() ([]Frame, error) {
+	var frames []Frame
 	for {
-		f, err := p.readFrame()
+		f, err := p.ReadFrame()
 		if err != nil {
 			return frames, err
 		}
-		if f.opcode >= opClose {
-			if f.opcode == opClose {
-				return frames, fmt.Errorf("close frame %d", closeCode(f))
+		if f.Opcode >= OpClose {
+			if f.Opcode == OpClose {
+				return frames, fmt.Errorf("close frame %d", CloseCode(f))
 			}
 			continue
 		}
 		frames = append(frames, f)
-		if f.fin {
+		if f.Fin {
 			return frames, nil
 		}
 	}
 }
 
-// readClose reads frames until a close frame and returns its code.
-func (p *rawPeer) readClose() (int, error) {
+// ReadClose reads frames until a close frame and returns its code.
+func (p *RawPeer) ReadClose() (int, error) {
 	for {
-		f, err := p.readFrame()
+		f, err := p.ReadFrame()
 		if err != nil {
 			return 0, err
 		}
-		if f.opcode == opClose {
-			return closeCode(f), nil
+		if f.Opcode == OpClose {
+			return CloseCode(f), nil
 		}
 	}
 }
 
-func closeCode(f frame) int {
-	if len(f.payload) < 2 {
+// CloseCode returns the status code of close frame f (1005 if it has none).
+func CloseCode(f Frame) int {
+	if len(f.Payload) < 2 {
 		return 1005
 	}
-	return int(binary.BigEndian.Uint16(f.payload))
+	return int(binary.BigEndian.Uint16(f.Payload))
 }
 
-func closePayload(code int, reason string) []byte {
+// ClosePayload returns the payload of a close frame with code and reason.
+func ClosePayload(code int, reason string) []byte {
 	b := binary.BigEndian.AppendUint16(nil, uint16(code))
 	return append(b, reason...)
 }
 
-func addrOf(url string) string {
+// AddrOf returns the host:port of a ws:// URL.
+func AddrOf(url string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/")
 }
