@@ -112,7 +112,7 @@ func TestSendBatch(t *testing.T) {
 			tr, rec := dial(t, scheme+"://"+l.Addr().String()+"/", config)
 			s := eng.Next(t)
 			if tr.cork == nil || s.Tr.(*transport).cork == nil {
-				t.Fatal("no corkConn found under the library")
+				t.Fatal("no cork.Conn found under the library")
 			}
 			dirs := []struct {
 				name string

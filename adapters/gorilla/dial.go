@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gorilla/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -63,17 +64,17 @@ func Dialer(config *Config, url string) jstp.Dialer {
 }
 
 // corkDials makes d's dial functions wrap the connections they open in a
-// corkConn, which gorilla then writes through (directly for ws://, under
+// cork.Conn, which gorilla then writes through (directly for ws://, under
 // its TLS for wss://), and returns where the last one is recorded. A
 // proxy's dialer dials through them too. d.NetDial (deprecated) becomes a
 // NetDialContext that ignores the context, as gorilla would.
-func corkDials(d *websocket.Dialer) **corkConn {
-	var last *corkConn
+func corkDials(d *websocket.Dialer) **cork.Conn {
+	var last *cork.Conn
 	wrap := func(c net.Conn, err error) (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		last = newCorkConn(c)
+		last = cork.New(c)
 		return last, nil
 	}
 	dial := d.NetDialContext

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -121,15 +122,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// gorilla writes the handshake response and every frame to the
 	// connection Hijack returns (reusing only the memory of the hijacked
-	// bufio.Writer): hc makes that a corkConn, for SendBatch.
-	hc := &hijackCorker{ResponseWriter: w}
+	// bufio.Writer): hc makes that a cork.Conn, for SendBatch.
+	hc := &cork.HijackCorker{ResponseWriter: w}
 	ws, err := s.up.Upgrade(hc, r, nil) // on failure gorilla has replied
 	if err != nil {
 		s.wg.Done()
 		return
 	}
 	var t *transport
-	t = newTransport(ws, hc.conn, func() {
+	t = newTransport(ws, hc.Conn, func() {
 		s.mu.Lock()
 		delete(s.conns, t)
 		s.mu.Unlock()

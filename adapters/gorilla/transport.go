@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -22,7 +23,7 @@ import (
 // WriteControl and the underlying net.Conn.
 type transport struct {
 	ws     *websocket.Conn
-	cork   *corkConn // the connection under ws, or under its TLS; nil: unknown, no batching
+	cork   *cork.Conn // the connection under ws, or under its TLS; nil: unknown, no batching
 	remote net.Addr
 
 	writeTimeout time.Duration // WriteTimeout; tests shorten it
@@ -45,7 +46,7 @@ type transport struct {
 	killTimer  *time.Timer // cuts the connection if the close handshake stalls
 }
 
-func newTransport(ws *websocket.Conn, cork *corkConn, finished func()) *transport {
+func newTransport(ws *websocket.Conn, cork *cork.Conn, finished func()) *transport {
 	ws.SetReadLimit(MaxMessageSize)
 	if finished == nil {
 		finished = func() {}
@@ -166,7 +167,7 @@ func (t *transport) Send(msg []byte) error {
 // SendBatch writes msgs as separate text messages, in order, each framed
 // as Send frames it. With more than one, the connection is corked while
 // gorilla writes them, so they reach the network together: one write
-// system call for a batch of small messages (a buffer of over corkLimit is
+// system call for a batch of small messages (a buffer of over cork.Limit is
 // written out early). The batch shares one write deadline.
 func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
@@ -223,7 +224,7 @@ func (t *transport) writeBatch(msgs [][]byte) error {
 		}
 		return nil
 	}
-	if err := t.cork.cork(deadline); err != nil {
+	if err := t.cork.Cork(deadline); err != nil {
 		return err
 	}
 	var err error
@@ -233,7 +234,7 @@ func (t *transport) writeBatch(msgs [][]byte) error {
 		}
 	}
 	// Always uncork: a close frame written meanwhile must not stay behind.
-	if uerr := t.cork.uncork(deadline); err == nil {
+	if uerr := t.cork.Uncork(deadline); err == nil {
 		err = uerr
 	}
 	return err

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -63,17 +64,17 @@ func Dialer(config *Config, url string) jstp.Dialer {
 }
 
 // captureConn arranges for o's HTTP client to wrap the connection it dials
-// in a corkConn, which the library then writes through (directly for
+// in a cork.Conn, which the library then writes through (directly for
 // ws://, under the HTTP client's TLS for wss://), and to record it, so the
 // transport can batch, knows the real peer address and can sever the
 // connection. It works on a copy of an *http.Transport (the default
 // included); with another kind of RoundTripper nothing is captured. A
 // connection from a custom DialTLSContext that is a *tls.Conn is recorded
 // but not wrapped: the HTTP client must see it is TLS (no batching then).
-// capture returns the last connection dialed and its corkConn, if any;
+// capture returns the last connection dialed and its cork.Conn, if any;
 // cleanup drops the copy's idle connections (the upgraded one is no longer
 // the copy's).
-func captureConn(o *websocket.DialOptions) (capture func() (net.Conn, *corkConn), cleanup func()) {
+func captureConn(o *websocket.DialOptions) (capture func() (net.Conn, *cork.Conn), cleanup func()) {
 	hc := http.DefaultClient
 	if o.HTTPClient != nil {
 		hc = o.HTTPClient
@@ -84,21 +85,21 @@ func captureConn(o *websocket.DialOptions) (capture func() (net.Conn, *corkConn)
 	}
 	base, ok := rt.(*http.Transport)
 	if !ok {
-		return func() (net.Conn, *corkConn) { return nil, nil }, func() {}
+		return func() (net.Conn, *cork.Conn) { return nil, nil }, func() {}
 	}
 	tr := base.Clone()
 	var (
 		mu       sync.Mutex
 		last     net.Conn
-		lastCork *corkConn
+		lastCork *cork.Conn
 	)
 	record := func(c net.Conn, err error) (net.Conn, error) {
 		if err != nil {
 			return c, err
 		}
-		var cc *corkConn
+		var cc *cork.Conn
 		if _, isTLS := c.(*tls.Conn); !isTLS {
-			cc = newCorkConn(c)
+			cc = cork.New(c)
 		}
 		mu.Lock()
 		last, lastCork = c, cc
@@ -129,7 +130,7 @@ func captureConn(o *websocket.DialOptions) (capture func() (net.Conn, *corkConn)
 	client := *hc
 	client.Transport = tr
 	o.HTTPClient = &client
-	return func() (net.Conn, *corkConn) {
+	return func() (net.Conn, *cork.Conn) {
 			mu.Lock()
 			defer mu.Unlock()
 			return last, lastCork

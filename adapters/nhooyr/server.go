@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/coder/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -150,9 +151,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	// The library writes frames through the bufio.Writer that Hijack
-	// returns, and reads through its Reader: hc hands it a corkConn with
+	// returns, and reads through its Reader: hc hands it a cork.Conn with
 	// that Writer pointed at it, for SendBatch.
-	hc := &hijackCorker{ResponseWriter: w}
+	hc := &cork.HijackCorker{ResponseWriter: w, WriteHeaderNow: true}
 	c, err := websocket.Accept(hc, r, &s.opts) // on failure it has replied
 	if err != nil {
 		s.wg.Done()
@@ -160,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, _ := r.Context().Value(netConnKey{}).(net.Conn)
 	var t *transport
-	t = newTransport(c, hc.conn, hc.conn, remoteAddr(r, conn), func() {
+	t = newTransport(c, hc.Conn, hc.Conn, remoteAddr(r, conn), func() {
 		s.mu.Lock()
 		delete(s.conns, t)
 		s.mu.Unlock()

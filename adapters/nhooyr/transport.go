@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"github.com/jstp-go/jstp/adapters/internal/cork"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -23,8 +24,8 @@ import (
 // library's Close blocks until the peer answers.
 type transport struct {
 	c       *websocket.Conn
-	netConn net.Conn  // the TCP (or TLS) connection underneath; nil if unknown
-	cork    *corkConn // the connection the library writes through; nil: unknown, no batching
+	netConn net.Conn   // the TCP (or TLS) connection underneath; nil if unknown
+	cork    *cork.Conn // the connection the library writes through; nil: unknown, no batching
 	remote  net.Addr
 
 	writeTimeout time.Duration // WriteTimeout; tests shorten it
@@ -48,7 +49,7 @@ type transport struct {
 	killTimer  *time.Timer   // cuts the connection if the close handshake stalls
 }
 
-func newTransport(c *websocket.Conn, netConn net.Conn, cork *corkConn, remote net.Addr, finished func()) *transport {
+func newTransport(c *websocket.Conn, netConn net.Conn, cork *cork.Conn, remote net.Addr, finished func()) *transport {
 	c.SetReadLimit(MaxMessageSize)
 	if finished == nil {
 		finished = func() {}
@@ -186,7 +187,7 @@ func (t *transport) Send(msg []byte) error {
 // SendBatch writes msgs as separate text messages, in order, each framed
 // as Send frames it. The connection is corked while the library writes
 // them, so they reach the network together: one write system call for a
-// batch of small messages (a buffer of over corkLimit is written out
+// batch of small messages (a buffer of over cork.Limit is written out
 // early). The batch shares one write deadline.
 func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
@@ -249,7 +250,7 @@ func (t *transport) writeBatch(msgs [][]byte) error {
 	// by the connection's write deadline instead, so the library needs no
 	// context timer.
 	deadline := t.writeDeadline()
-	if err := t.cork.cork(deadline); err != nil {
+	if err := t.cork.Cork(deadline); err != nil {
 		return err
 	}
 	var err error
@@ -259,7 +260,7 @@ func (t *transport) writeBatch(msgs [][]byte) error {
 		}
 	}
 	// Always uncork: a close frame written meanwhile must not stay behind.
-	if uerr := t.cork.uncork(deadline); err == nil {
+	if uerr := t.cork.Uncork(deadline); err == nil {
 		err = uerr
 	}
 	return err

@@ -1,4 +1,15 @@
-package gorilla
+// Package cork lets a WebSocket adapter send a batch of messages with one
+// system call although its library writes each message with its own Write
+// to the net.Conn it was given: the adapter gives the library a Conn
+// instead of the connection itself; while the transport holds it corked,
+// Write appends to a buffer, and Uncork writes the buffer out in one go.
+// Framing, fragmentation and masking stay the library's; only the moment
+// the bytes reach the network changes.
+//
+// HijackCorker puts a Conn under a library's server-side upgrade.
+//
+// The package is internal to the adapters and not a public API.
+package cork
 
 import (
 	"bufio"
@@ -9,24 +20,17 @@ import (
 	"time"
 )
 
-// Batching. The library writes each message with its own Write to the
-// net.Conn it was given. To send a batch with one system call, the adapter
-// gives the library a corkConn instead of the connection itself: while the
-// transport holds it "corked", Write appends to a buffer; uncork writes the
-// buffer out in one go. Framing, fragmentation and masking stay the
-// library's; only the moment the bytes reach the network changes.
-
 const (
-	// corkLimit bounds a cork buffer: past it the buffer (and the write
+	// Limit bounds a cork buffer: past it the buffer (and the write
 	// that would overflow it) are written out at once, so a batch of large
 	// messages is not held in memory whole.
-	corkLimit = 1 << 20
+	Limit = 1 << 20
 
-	// keepCorkBuffer is the largest cork buffer kept between batches.
-	keepCorkBuffer = 64 << 10
+	// keepBuffer is the largest cork buffer kept between batches.
+	keepBuffer = 64 << 10
 )
 
-// corkConn is a net.Conn whose writes can be held back and sent together.
+// Conn is a net.Conn whose writes can be held back and sent together.
 //
 // It is safe for concurrent use, as the libraries need it to be: a pong or
 // close frame may be written from another goroutine at any time, and goes
@@ -37,7 +41,7 @@ const (
 // one already set (setting one costs a runtime timer update). Unlike on a
 // plain net.Conn, a deadline set while another goroutine's write is under
 // way does not affect that write.
-type corkConn struct {
+type Conn struct {
 	net.Conn
 
 	dmu  sync.Mutex
@@ -53,13 +57,14 @@ type corkConn struct {
 	err     error     // a write to Conn failed: the stream is broken
 }
 
-func newCorkConn(c net.Conn) *corkConn {
-	return &corkConn{Conn: c, sem: make(chan struct{}, 1)}
+// New returns c wrapped in an uncorked Conn.
+func New(c net.Conn) *Conn {
+	return &Conn{Conn: c, sem: make(chan struct{}, 1)}
 }
 
 // lock takes sem, waiting no later than deadline (zero: no limit), as a
 // write on a plain connection would not wait past its deadline.
-func (c *corkConn) lock(deadline time.Time) error {
+func (c *Conn) lock(deadline time.Time) error {
 	select {
 	case c.sem <- struct{}{}:
 		return nil
@@ -83,16 +88,16 @@ func (c *corkConn) lock(deadline time.Time) error {
 	}
 }
 
-func (c *corkConn) unlock() { <-c.sem }
+func (c *Conn) unlock() { <-c.sem }
 
-func (c *corkConn) wanted() time.Time {
+func (c *Conn) wanted() time.Time {
 	c.dmu.Lock()
 	defer c.dmu.Unlock()
 	return c.want
 }
 
 // SetWriteDeadline records t for the writes that follow.
-func (c *corkConn) SetWriteDeadline(t time.Time) error {
+func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.dmu.Lock()
 	c.want = t
 	c.dmu.Unlock()
@@ -100,14 +105,14 @@ func (c *corkConn) SetWriteDeadline(t time.Time) error {
 }
 
 // SetDeadline sets the read deadline and records the write deadline.
-func (c *corkConn) SetDeadline(t time.Time) error {
+func (c *Conn) SetDeadline(t time.Time) error {
 	c.SetWriteDeadline(t)
 	return c.Conn.SetReadDeadline(t)
 }
 
 // Write writes p, or appends it to the buffer while corked. It never
 // retains p.
-func (c *corkConn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) {
 	want := c.wanted()
 	if err := c.lock(want); err != nil {
 		return 0, err
@@ -119,7 +124,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if !c.corked {
 		return c.out(want, nil, p)
 	}
-	if len(c.buf)+len(p) <= corkLimit {
+	if len(c.buf)+len(p) <= Limit {
 		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
@@ -130,7 +135,7 @@ func (c *corkConn) Write(p []byte) (int, error) {
 }
 
 // out writes buf and then p to Conn under deadline. It holds sem.
-func (c *corkConn) out(deadline time.Time, buf, p []byte) (int, error) {
+func (c *Conn) out(deadline time.Time, buf, p []byte) (int, error) {
 	if !c.cur.Equal(deadline) {
 		if err := c.Conn.SetWriteDeadline(deadline); err != nil {
 			c.err = err
@@ -155,10 +160,10 @@ func (c *corkConn) out(deadline time.Time, buf, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// cork starts holding writes back; uncork, which must follow, writes them
-// out under deadline. The transport's send lock keeps cork and uncork
+// Cork starts holding writes back; Uncork, which must follow, writes them
+// out under deadline. The transport's send lock keeps Cork and Uncork
 // calls from overlapping.
-func (c *corkConn) cork(deadline time.Time) error {
+func (c *Conn) Cork(deadline time.Time) error {
 	if err := c.lock(deadline); err != nil {
 		return err
 	}
@@ -171,10 +176,10 @@ func (c *corkConn) cork(deadline time.Time) error {
 	return nil
 }
 
-// uncork stops holding writes back and writes out what was held, under
+// Uncork stops holding writes back and writes out what was held, under
 // deadline. It always uncorks, so that nothing (a close frame, say) stays
 // in the buffer; if the stream is already broken the buffer is dropped.
-func (c *corkConn) uncork(deadline time.Time) error {
+func (c *Conn) Uncork(deadline time.Time) error {
 	// Whoever holds sem is writing to the network under a deadline of its
 	// own, or is about to fail against a closed connection: wait.
 	c.sem <- struct{}{}
@@ -182,7 +187,7 @@ func (c *corkConn) uncork(deadline time.Time) error {
 	c.corked = false
 	buf := c.buf
 	c.buf = c.buf[:0]
-	if cap(c.buf) > keepCorkBuffer {
+	if cap(c.buf) > keepBuffer {
 		c.buf = nil
 	}
 	if c.err != nil {
@@ -195,29 +200,47 @@ func (c *corkConn) uncork(deadline time.Time) error {
 	return err
 }
 
-// hijackCorker is the http.ResponseWriter handed to the library's upgrade:
-// its Hijack returns the hijacked connection wrapped in a corkConn, and
-// remembers it for the transport.
-type hijackCorker struct {
+// HijackCorker is the http.ResponseWriter handed to the library's upgrade:
+// its Hijack returns the hijacked connection wrapped in a Conn, and
+// remembers it in Conn for the transport.
+type HijackCorker struct {
 	http.ResponseWriter
-	conn *corkConn
+
+	// WriteHeaderNow makes Hijack first send the response header through a
+	// writer that has a WriteHeaderNow method (gin's), as a library that
+	// looks for that method (github.com/coder/websocket) would have done
+	// had it seen the writer directly. Leave it false for a library that
+	// writes its own 101 response to the hijacked connection (gorilla).
+	WriteHeaderNow bool
+
+	// Conn is the connection Hijack returned; nil before a successful
+	// Hijack.
+	Conn *Conn
 }
 
 // Unwrap lets http.ResponseController reach the original writer.
-func (h *hijackCorker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+func (h *HijackCorker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // Hijack hijacks the underlying connection (through any middleware that
 // supports http.ResponseController) and wraps it. The returned
 // bufio.ReadWriter is the server's own: its Reader still holds any bytes
 // read ahead (they precede everything read from the connection), and its
-// Writer, empty or flushed first, now writes through the corkConn, so
+// Writer, empty or flushed first, now writes through the Conn, so
 // whatever the library writes to either reaches the network in order.
-func (h *hijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h *HijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	// Some libraries ask a writer with WriteHeaderNow (gin's) to send the
+	// 101 response before hijacking; they cannot see that method through
+	// this wrapper, so do it here for them.
+	if h.WriteHeaderNow {
+		if g, ok := h.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+			g.WriteHeaderNow()
+		}
+	}
 	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	cc := newCorkConn(conn)
+	cc := New(conn)
 	if brw != nil && brw.Writer != nil {
 		if err := brw.Writer.Flush(); err != nil {
 			conn.Close()
@@ -225,6 +248,6 @@ func (h *hijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 		brw.Writer.Reset(cc)
 	}
-	h.conn = cc
+	h.Conn = cc
 	return cc, brw, nil
 }
