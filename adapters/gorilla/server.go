@@ -3,17 +3,16 @@ package gorilla
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/jstp-go/jstp/adapters/internal/cork"
+	"github.com/jstp-go/jstp/adapters/internal/httpserve"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -61,19 +60,25 @@ type Server struct {
 	cfg   ServerConfig
 	up    websocket.Upgrader
 
-	mu      sync.Mutex
-	closed  bool
-	servers []*http.Server
-	addr    net.Addr
-	conns   map[*transport]struct{}
-	wg      sync.WaitGroup // one per live transport
+	// hs runs the Server's own HTTP servers and tracks the live
+	// transports, for Shutdown and Close.
+	hs *httpserve.Servers[*transport]
 }
 
 func newServer(eng engine, owned bool, cfg *ServerConfig) *Server {
-	s := &Server{eng: eng, owned: owned, conns: make(map[*transport]struct{})}
+	s := &Server{eng: eng, owned: owned}
 	if cfg != nil {
 		s.cfg = *cfg
 	}
+	opts := httpserve.Options{
+		TLSConfig:         s.cfg.TLSConfig,
+		ErrorLog:          s.cfg.ErrorLog,
+		ReadHeaderTimeout: readHeaderTimeout,
+	}
+	if owned {
+		opts.Engine = eng
+	}
+	s.hs = httpserve.New[*transport](s, opts)
 	s.up = websocket.Upgrader{
 		HandshakeTimeout: s.cfg.HandshakeTimeout,
 		ReadBufferSize:   s.cfg.ReadBufferSize,
@@ -111,14 +116,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.hs.Admit() {
 		http.Error(w, "Service Unavailable: shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
 
 	// gorilla writes the handshake response and every frame to the
 	// connection Hijack returns (reusing only the memory of the hijacked
@@ -126,92 +127,36 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hc := &cork.HijackCorker{ResponseWriter: w}
 	ws, err := s.up.Upgrade(hc, r, nil) // on failure gorilla has replied
 	if err != nil {
-		s.wg.Done()
+		s.hs.Abandon()
 		return
 	}
 	var t *transport
-	t = newTransport(ws, hc.Conn, func() {
-		s.mu.Lock()
-		delete(s.conns, t)
-		s.mu.Unlock()
-		s.wg.Done()
-	})
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	t = newTransport(ws, hc.Conn, func() { s.hs.Forget(t) })
+	if !s.hs.Track(t) {
 		t.Close()
 		return
 	}
-	s.conns[t] = struct{}{}
-	s.mu.Unlock()
 	s.eng.Serve(t)
 }
 
 // Serve accepts connections on l and serves JSTP over WebSocket on them,
 // over TLS when ServerConfig.TLSConfig is set. It blocks until Shutdown or
 // Close and then returns http.ErrServerClosed.
-func (s *Server) Serve(l net.Listener) error {
-	if s.cfg.TLSConfig != nil {
-		return s.serve(l, true, "", "")
-	}
-	return s.serve(l, false, "", "")
-}
+func (s *Server) Serve(l net.Listener) error { return s.hs.Serve(l) }
 
 // ListenAndServe listens on the TCP address addr and calls Serve.
-func (s *Server) ListenAndServe(addr string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.Serve(l)
-}
+func (s *Server) ListenAndServe(addr string) error { return s.hs.ListenAndServe(addr) }
 
 // ListenAndServeTLS listens on the TCP address addr and serves wss:// with
 // the certificate and key in the given PEM files, on top of
 // ServerConfig.TLSConfig if set.
 func (s *Server) ListenAndServeTLS(addr, certFile, keyFile string) error {
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	return s.serve(l, true, certFile, keyFile)
-}
-
-func (s *Server) serve(l net.Listener, useTLS bool, certFile, keyFile string) error {
-	hs := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		TLSConfig:         s.cfg.TLSConfig,
-		ErrorLog:          s.cfg.ErrorLog,
-	}
-	// HTTP/1.1 only: WebSocket upgrades need it, and a browser must not be
-	// talked into HTTP/2 on a wss:// endpoint.
-	hs.Protocols = new(http.Protocols)
-	hs.Protocols.SetHTTP1(true)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		l.Close()
-		return http.ErrServerClosed
-	}
-	s.servers = append(s.servers, hs)
-	if s.addr == nil {
-		s.addr = l.Addr()
-	}
-	s.mu.Unlock()
-	if useTLS {
-		return hs.ServeTLS(l, certFile, keyFile)
-	}
-	return hs.Serve(l)
+	return s.hs.ListenAndServeTLS(addr, certFile, keyFile)
 }
 
 // Addr returns the address of the first listener the Server serves on, or
 // nil before Serve has started.
-func (s *Server) Addr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addr
-}
+func (s *Server) Addr() net.Addr { return s.hs.Addr() }
 
 // Shutdown shuts the server down gracefully: it stops accepting, closes
 // every connection with a closing handshake and waits until they are all
@@ -219,78 +164,9 @@ func (s *Server) Addr() net.Addr {
 // down its jstp.Server; one made by Wrap leaves it running (only
 // the connections over this Server end). When ctx ends first, the remaining
 // connections are cut and ctx's error is returned.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	servers := s.servers
-	s.mu.Unlock()
-
-	var errs []error
-	for _, hs := range servers {
-		if err := hs.Shutdown(ctx); err != nil {
-			hs.Close()
-			errs = append(errs, err)
-		}
-	}
-	if s.owned {
-		if err := s.eng.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, t := range s.transports() {
-		t.Close()
-	}
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		for _, t := range s.transports() {
-			t.cut()
-		}
-		<-done
-		errs = append(errs, ctx.Err())
-	}
-	return errors.Join(errs...)
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.hs.Shutdown(ctx) }
 
 // Close closes the server at once: listeners and connections are cut
 // without closing handshakes. It waits for the connections' goroutines to
 // end.
-func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	servers := s.servers
-	s.mu.Unlock()
-
-	var errs []error
-	for _, hs := range servers {
-		if err := hs.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if s.owned {
-		if err := s.eng.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	for _, t := range s.transports() {
-		t.cut()
-	}
-	s.wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (s *Server) transports() []*transport {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ts := make([]*transport, 0, len(s.conns))
-	for t := range s.conns {
-		ts = append(ts, t)
-	}
-	return ts
-}
+func (s *Server) Close() error { return s.hs.Close() }

@@ -305,9 +305,9 @@ func (t *transport) Break() {
 	t.ws.UnderlyingConn().Close()
 }
 
-// cut is Break for a server shutting down: a transport the engine never
+// Cut is Break for a server shutting down: a transport the engine never
 // started is also released, since no reader goroutine will do it.
-func (t *transport) cut() {
+func (t *transport) Cut() {
 	t.ws.UnderlyingConn().Close()
 	t.mu.Lock()
 	started := t.started

@@ -333,9 +333,9 @@ func (t *transport) Break() {
 	t.c.CloseNow()
 }
 
-// cut is Break for a server shutting down: a transport the engine never
+// Cut is Break for a server shutting down: a transport the engine never
 // started is also released, since no reader goroutine will do it.
-func (t *transport) cut() {
+func (t *transport) Cut() {
 	t.Break()
 	t.mu.Lock()
 	started := t.started
