@@ -6,10 +6,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,68 +17,11 @@ import (
 	jstp "github.com/jstp-go/jstp/core"
 )
 
-// countConn counts the writes that reach a connection.
-type countConn struct {
-	net.Conn
-	writes *atomic.Int64
-}
-
-func (c countConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
-// countListener wraps what it accepts in a countConn.
-type countListener struct {
-	net.Listener
-	writes *atomic.Int64
-}
-
-func (l countListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return countConn{c, l.writes}, nil
-}
-
 // serveOn serves a fake engine on l until the test ends.
 func serveOn(t testing.TB, l net.Listener, cfg *ServerConfig) *wstest.FakeEngine {
 	t.Helper()
-	eng := wstest.NewFakeEngine()
-	srv := newServer(eng, true, cfg)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve returned %v", err)
-		}
-	})
+	_, eng := wstest.ServeOn(t, l, func(eng *wstest.FakeEngine) *Server { return newServer(eng, true, cfg) })
 	return eng
-}
-
-func listen(t testing.TB) net.Listener {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// repeatMsgs returns n distinct messages of size bytes each.
-func repeatMsgs(n, size int) [][]byte {
-	out := make([][]byte, n)
-	for i := range out {
-		m := fmt.Sprintf("{callback:[%d],ok:['", i)
-		out[i] = []byte(m + strings.Repeat("v", size-len(m)-3) + "']}")
-	}
-	return out
 }
 
 var batchCases = []struct {
@@ -89,7 +30,7 @@ var batchCases = []struct {
 }{
 	{"two short", [][]byte{[]byte("{callback:[1],ok:[3]}"), []byte("{callback:[2],ok:[5]}")}},
 	{"empty messages", [][]byte{{}, []byte("{a:1}"), {}}},
-	{"many short, over the cork limit", repeatMsgs(1500, 1000)},
+	{"many short, over the cork limit", wstest.RepeatMsgs(1500, 1000)},
 	{"long in the middle", [][]byte{[]byte("{a:1}"), wstest.Pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}")}},
 	{"exactly 1 MiB twice", [][]byte{wstest.Pattern(MaxFrameSize), wstest.Pattern(MaxFrameSize)}},
 }
@@ -106,7 +47,7 @@ func TestSendBatch(t *testing.T) {
 				cfg = &ServerConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
 				config = tlsClientConfig(pool)
 			}
-			l := listen(t)
+			l := wstest.LocalListener(t)
 			eng := serveOn(t, l, cfg)
 			tr, rec := dial(t, scheme+"://"+l.Addr().String()+"/", config)
 			s := eng.Next(t)
@@ -147,7 +88,7 @@ func TestSendBatch(t *testing.T) {
 // one write to the TCP connection, and longer messages in a batch are
 // still fragmented at MaxFrameSize.
 func TestBatchFrames(t *testing.T) {
-	short := repeatMsgs(10, 40)
+	short := wstest.RepeatMsgs(10, 40)
 	mixed := [][]byte{[]byte("{a:1}"), wstest.Pattern(MaxFrameSize*5/2 + 7), []byte("{b:2}"), wstest.Pattern(MaxFrameSize + 1)}
 	check := func(t *testing.T, tr jstp.BatchSender, peer *wstest.RawPeer, writes *atomic.Int64) {
 		before := writes.Load()
@@ -182,8 +123,8 @@ func TestBatchFrames(t *testing.T) {
 	}
 	t.Run("server", func(t *testing.T) {
 		var writes atomic.Int64
-		l := listen(t)
-		eng := serveOn(t, countListener{l, &writes}, nil)
+		l := wstest.LocalListener(t)
+		eng := serveOn(t, wstest.CountListener{Listener: l, Writes: &writes}, nil)
 		peer, _ := wstest.RawDial(t, l.Addr().String(), Subprotocol, nil)
 		s := eng.Next(t)
 		check(t, s.Tr.(jstp.BatchSender), peer, &writes)
@@ -220,7 +161,7 @@ func TestSendBatchCloseConcurrent(t *testing.T) {
 		}
 	}()
 
-	batch := append(repeatMsgs(50, 100), wstest.Pattern(3*MaxFrameSize/2))
+	batch := append(wstest.RepeatMsgs(50, 100), wstest.Pattern(3*MaxFrameSize/2))
 	var wg sync.WaitGroup
 	wg.Add(3)
 	sendErr := make(chan error, 1)
@@ -281,7 +222,7 @@ func TestBatchControlFrames(t *testing.T) {
 	stop := make(chan struct{})
 	sendDone := make(chan error, 1)
 	go func() {
-		batch := repeatMsgs(20, 60)
+		batch := wstest.RepeatMsgs(20, 60)
 		for {
 			select {
 			case <-stop:
@@ -349,7 +290,7 @@ func countingClientConfig(writes *atomic.Int64) *Config {
 			if err != nil {
 				return nil, err
 			}
-			return countConn{c, writes}, nil
+			return wstest.CountConn{Conn: c, Writes: writes}, nil
 		},
 	}}}
 }
