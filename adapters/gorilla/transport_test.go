@@ -1,16 +1,9 @@
 package gorilla
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -26,30 +19,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-func checkFrames(t *testing.T, frames []wstest.Frame, want []byte) {
-	t.Helper()
-	var got []byte
-	for i, f := range frames {
-		wantOp := byte(wstest.OpContinuation)
-		if i == 0 {
-			wantOp = wstest.OpText
-		}
-		if f.Opcode != wantOp {
-			t.Fatalf("frame %d: opcode %d, want %d", i, f.Opcode, wantOp)
-		}
-		if len(f.Payload) > MaxFrameSize {
-			t.Fatalf("frame %d: %d bytes, over MaxFrameSize", i, len(f.Payload))
-		}
-		got = append(got, f.Payload...)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("reassembled %d bytes, want %d (equal: false)", len(got), len(want))
-	}
-	if min := (len(want) + MaxFrameSize - 1) / MaxFrameSize; len(frames) < min {
-		t.Fatalf("%d frames, want at least %d", len(frames), min)
-	}
 }
 
 var sendSizes = []struct {
@@ -76,7 +45,7 @@ func TestServerSendFragments(t *testing.T) {
 			if err != nil {
 				t.Fatalf("read: %v", err)
 			}
-			checkFrames(t, frames, msg)
+			wstest.CheckFrames(t, frames, msg, MaxFrameSize)
 			if tc.size <= MaxFrameSize && len(frames) != 1 {
 				t.Fatalf("%d frames for a message within MaxFrameSize", len(frames))
 			}
@@ -112,7 +81,7 @@ func TestClientSendFragments(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: read: %v", tc.name, err)
 				}
-				checkFrames(t, frames, msg)
+				wstest.CheckFrames(t, frames, msg, MaxFrameSize)
 			}
 		})
 	}
@@ -481,7 +450,7 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := wstest.SelfSigned(t)
 	eng := wstest.NewFakeEngine()
 	srv := newServer(eng, true, &ServerConfig{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -523,35 +492,4 @@ func TestTLS(t *testing.T) {
 	if p := tc.ConnectionState().NegotiatedProtocol; p == "h2" {
 		t.Fatal("server negotiated h2")
 	}
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
-func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "jstp test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
