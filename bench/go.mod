@@ -6,8 +6,6 @@ require github.com/jstp-go/jstp/core v0.0.0
 
 replace github.com/jstp-go/jstp/core => ../core
 
-require github.com/jstp-go/jstp/conformance v0.0.0
-
 replace github.com/jstp-go/jstp/conformance => ../conformance
 
 require (
@@ -29,3 +27,12 @@ require (
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
 )
+
+require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/jstp-go/jstp/adapters/internal v0.0.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+)
+
+replace github.com/jstp-go/jstp/adapters/internal => ../adapters/internal

@@ -16,6 +16,7 @@ require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/ws v1.5.0 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/jstp-go/jstp/adapters/internal v0.0.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 
@@ -27,3 +28,5 @@ replace (
 	github.com/jstp-go/jstp/conformance => ../conformance
 	github.com/jstp-go/jstp/core => ../core
 )
+
+replace github.com/jstp-go/jstp/adapters/internal => ../adapters/internal

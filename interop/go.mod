@@ -21,6 +21,7 @@ require (
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/ws v1.5.0 // indirect
+	github.com/jstp-go/jstp/adapters/internal v0.0.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 )
 
@@ -30,3 +31,5 @@ replace (
 	github.com/jstp-go/jstp/adapters/nhooyr => ../adapters/nhooyr
 	github.com/jstp-go/jstp/adapters/tcp => ../adapters/tcp
 )
+
+replace github.com/jstp-go/jstp/adapters/internal => ../adapters/internal
