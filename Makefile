@@ -7,7 +7,7 @@ MODULES := core conformance adapters/internal adapters/gorilla adapters/gobwas a
 TESTFLAGS ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 10s
 
-.PHONY: all run test vet fuzz bench deps
+.PHONY: all run test vet standalone fuzz bench deps
 
 all: test
 
@@ -28,6 +28,10 @@ test:
 ## vet: go vet over every module
 vet:
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+## standalone: every module builds on its own, without go.work (as users get it)
+standalone:
+	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./...) || exit 1; done
 
 ## fuzz: a short run of each fuzz target (the codec, the engine's message reader)
 fuzz:
