@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 	jstp "github.com/jstp-go/jstp/core"
@@ -350,15 +349,19 @@ func TestCloseDuringSendBatch(t *testing.T) {
 			}
 			var wg sync.WaitGroup
 			var last atomic.Value
+			sent := make(chan struct{}) // closed after the first batch (or error)
+			var once sync.Once
 			wg.Go(func() {
 				for {
 					if err := tr.SendBatch(batch); err != nil {
 						last.Store(err)
+						once.Do(func() { close(sent) })
 						return
 					}
+					once.Do(func() { close(sent) })
 				}
 			})
-			time.Sleep(5 * time.Millisecond)
+			<-sent // batches are going out: close while they do
 			for range 3 {
 				wg.Go(func() { _ = tr.Close() })
 			}

@@ -233,15 +233,19 @@ func TestCloseDuringSendBatch(t *testing.T) {
 			bs := tr.(jstp.BatchSender)
 			var wg sync.WaitGroup
 			var last atomic.Value
+			sent := make(chan struct{}) // closed after the first batch (or error)
+			var once sync.Once
 			wg.Go(func() {
 				for {
 					if err := bs.SendBatch(batch); err != nil {
 						last.Store(err)
+						once.Do(func() { close(sent) })
 						return
 					}
+					once.Do(func() { close(sent) })
 				}
 			})
-			time.Sleep(time.Millisecond)
+			<-sent // batches are going out: close while they do
 			for range 3 {
 				wg.Go(func() { tr.Close() })
 			}
@@ -280,6 +284,9 @@ func TestCloseUnblocksSendBatch(t *testing.T) {
 					}
 				}
 			}()
+			// No event says "the write is stuck in the kernel": give the 4 MiB
+			// batch a moment to fill the socket buffers. The assertion holds
+			// whether Close lands before or during the stuck write.
 			time.Sleep(10 * time.Millisecond)
 			tr.Close()
 			if err := <-done; !errors.Is(err, jstp.ErrTransportClosed) {

@@ -23,13 +23,17 @@ type recConn struct {
 	deadlines []time.Time
 	fail      error
 	block     chan struct{} // non-nil: Write waits for it to close
+	entered   chan struct{} // non-nil: Write signals here before it blocks
 }
 
 func (c *recConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	block := c.block
+	block, entered := c.block, c.entered
 	c.mu.Unlock()
 	if block != nil {
+		if entered != nil {
+			entered <- struct{}{}
+		}
 		<-block
 	}
 	c.mu.Lock()
@@ -181,21 +185,11 @@ func TestUncorkDropsBufferOfBrokenStream(t *testing.T) {
 }
 
 func TestWriteWaitsNoLongerThanItsDeadline(t *testing.T) {
-	rc := &recConn{block: make(chan struct{})}
+	rc := &recConn{block: make(chan struct{}), entered: make(chan struct{}, 1)}
 	c := New(rc)
 	first := make(chan error, 1)
 	go func() { _, err := c.Write([]byte("slow")); first <- err }()
-	// Wait until the first write holds the connection.
-	for {
-		select {
-		case c.sem <- struct{}{}:
-			<-c.sem
-			time.Sleep(time.Millisecond)
-			continue
-		default:
-		}
-		break
-	}
+	<-rc.entered // the first write holds the connection
 	c.SetWriteDeadline(time.Now().Add(20 * time.Millisecond))
 	start := time.Now()
 	if _, err := c.Write([]byte("next")); !errors.Is(err, os.ErrDeadlineExceeded) {

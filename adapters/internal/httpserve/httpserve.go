@@ -66,6 +66,8 @@ type Servers[T Conn] struct {
 	addr    net.Addr
 	conns   map[T]struct{}
 	wg      sync.WaitGroup // one per admitted connection not yet forgotten
+
+	shutdownBegan func() // tests: called once Shutdown has marked the Servers closed
 }
 
 // New returns Servers serving handler, configured by opts.
@@ -181,7 +183,11 @@ func (s *Servers[T]) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	servers := s.servers
+	began := s.shutdownBegan
 	s.mu.Unlock()
+	if began != nil {
+		began()
+	}
 
 	var errs []error
 	for _, hs := range servers {

@@ -144,11 +144,13 @@ func TestAdmitTrackAbandon(t *testing.T) {
 		t.Fatal("Admit refused")
 	}
 	late := &fakeConn{s: s}
+	began := make(chan struct{})
+	s.mu.Lock()
+	s.shutdownBegan = func() { close(began) }
+	s.mu.Unlock()
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(context.Background()) }()
-	for !func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.closed }() {
-		time.Sleep(time.Millisecond)
-	}
+	<-began
 	if s.Track(late) {
 		t.Fatal("Track accepted after Shutdown began")
 	}
