@@ -1,7 +1,6 @@
 package jstp
 
 import (
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,28 +29,35 @@ func (t *callTask) run() {
 // workerPool runs a server's incoming calls on goroutines that survive the
 // call and wait for the next one, so that a busy server neither creates a
 // goroutine per call nor grows a fresh stack for each. Each call still runs
-// on a goroutine of its own while it runs; idle workers exit after
-// workerIdleTimeout, and all of them when the pool closes.
+// on a goroutine of its own while it runs. A parked worker waits on its own
+// channel only; one pool-wide timer retires the workers idle for longer
+// than idleTimeout (by closing their channels), and close retires them all.
 type workerPool struct {
 	idleTimeout time.Duration
 	spawned     atomic.Int64 // workers started, for tests
 
 	mu     sync.Mutex
-	idle   []chan callTask // parked workers, most recent last
+	idle   []idleWorker // parked workers, oldest first
+	reaper *time.Timer  // armed while idle is not empty
 	closed bool
 	wg     sync.WaitGroup
-	done   chan struct{} // closed by close
+}
+
+type idleWorker struct {
+	ch    chan callTask
+	since time.Time
 }
 
 func newWorkerPool() *workerPool {
-	return &workerPool{idleTimeout: workerIdleTimeout, done: make(chan struct{})}
+	return &workerPool{idleTimeout: workerIdleTimeout}
 }
 
-// submit runs t on an idle worker, or on a new one.
+// submit runs t on the most recently parked worker, or on a new one.
 func (p *workerPool) submit(t callTask) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
-		ch := p.idle[n-1]
+		ch := p.idle[n-1].ch
+		p.idle[n-1] = idleWorker{}
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		ch <- t
@@ -66,8 +72,6 @@ func (p *workerPool) submit(t callTask) {
 func (p *workerPool) work(t callTask) {
 	defer p.wg.Done()
 	ch := make(chan callTask)
-	timer := time.NewTimer(p.idleTimeout)
-	defer timer.Stop()
 	for {
 		t.run()
 		srv := t.c.server
@@ -78,38 +82,55 @@ func (p *workerPool) work(t callTask) {
 			p.mu.Unlock()
 			return
 		}
-		p.idle = append(p.idle, ch)
-		p.mu.Unlock()
-		timer.Reset(p.idleTimeout)
-		select {
-		case t = <-ch:
-			timer.Stop()
-			continue
-		case <-timer.C:
-		case <-p.done:
-		}
-		// Leave the idle list; if a submitter took this worker meanwhile,
-		// its task is on the way and must be run.
-		p.mu.Lock()
-		i := slices.Index(p.idle, ch)
-		if i >= 0 {
-			p.idle = slices.Delete(p.idle, i, i+1)
+		p.idle = append(p.idle, idleWorker{ch: ch, since: time.Now()})
+		if p.reaper == nil {
+			p.reaper = time.AfterFunc(p.idleTimeout, p.reap)
 		}
 		p.mu.Unlock()
-		if i >= 0 {
-			return
+		var ok bool
+		if t, ok = <-ch; !ok {
+			return // retired
 		}
-		t = <-ch
 	}
 }
 
-// close makes idle workers exit and busy ones exit after their call, and
+// reap retires the workers parked for longer than the idle timeout and
+// re-arms itself for the oldest of the others.
+func (p *workerPool) reap() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	now := time.Now()
+	n := 0
+	for n < len(p.idle) && now.Sub(p.idle[n].since) >= p.idleTimeout {
+		close(p.idle[n].ch)
+		p.idle[n] = idleWorker{}
+		n++
+	}
+	p.idle = p.idle[n:]
+	if len(p.idle) == 0 {
+		p.reaper = nil
+		return
+	}
+	p.reaper = time.AfterFunc(p.idle[0].since.Add(p.idleTimeout).Sub(now), p.reap)
+}
+
+// close retires idle workers at once and busy ones after their call, and
 // waits for them.
 func (p *workerPool) close() {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
-		close(p.done)
+		for _, w := range p.idle {
+			close(w.ch)
+		}
+		p.idle = nil
+		if p.reaper != nil {
+			p.reaper.Stop()
+			p.reaper = nil
+		}
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
