@@ -82,7 +82,7 @@ func (t *transport) Start(r jstp.Receiver) {
 func (t *transport) read(r jstp.Receiver) {
 	defer t.finish()
 	var (
-		buf []byte
+		buf bytes.Buffer // the message being read, reused between messages
 		err error
 	)
 	for {
@@ -94,15 +94,16 @@ func (t *transport) read(r jstp.Receiver) {
 		if err != nil {
 			break
 		}
-		buf, err = readMessage(rd, buf[:0])
-		if err != nil {
+		// The library's reader enforces the read limit itself.
+		buf.Reset()
+		if _, err = buf.ReadFrom(rd); err != nil {
 			break
 		}
 		t.mu.Lock()
 		drop := t.local
 		t.mu.Unlock()
 		if !drop {
-			msg := buf
+			msg := buf.Bytes()
 			if typ == websocket.BinaryMessage && !utf8.Valid(msg) {
 				// The reference decodes a binary message as UTF-8 text,
 				// replacing what is not UTF-8.
@@ -110,8 +111,8 @@ func (t *transport) read(r jstp.Receiver) {
 			}
 			r.Message(msg)
 		}
-		if cap(buf) > keepReadBuffer {
-			buf = nil
+		if buf.Cap() > keepReadBuffer {
+			buf = bytes.Buffer{}
 		}
 	}
 
@@ -136,24 +137,6 @@ func (t *transport) read(r jstp.Receiver) {
 		err = fmt.Errorf("gorilla: read: %w", err)
 	}
 	r.Closed(err)
-}
-
-// readMessage appends everything r yields to buf. gorilla's reader enforces
-// the read limit itself.
-func readMessage(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 func (t *transport) finish() { t.finOnce.Do(t.finished) }

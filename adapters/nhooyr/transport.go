@@ -92,7 +92,7 @@ func (t *transport) Start(r jstp.Receiver) {
 func (t *transport) read(r jstp.Receiver) {
 	defer t.finish()
 	var (
-		buf []byte
+		buf bytes.Buffer // the message being read, reused between messages
 		err error
 	)
 	for {
@@ -106,15 +106,16 @@ func (t *transport) read(r jstp.Receiver) {
 		if err != nil {
 			break
 		}
-		buf, err = readMessage(rd, buf[:0])
-		if err != nil {
+		// The library's reader enforces the read limit itself.
+		buf.Reset()
+		if _, err = buf.ReadFrom(rd); err != nil {
 			break
 		}
 		t.mu.Lock()
 		drop := t.local
 		t.mu.Unlock()
 		if !drop {
-			msg := buf
+			msg := buf.Bytes()
 			if typ == websocket.MessageBinary && !utf8.Valid(msg) {
 				// The reference decodes a binary message as UTF-8 text,
 				// replacing what is not UTF-8.
@@ -122,8 +123,8 @@ func (t *transport) read(r jstp.Receiver) {
 			}
 			r.Message(msg)
 		}
-		if cap(buf) > keepReadBuffer {
-			buf = nil
+		if buf.Cap() > keepReadBuffer {
+			buf = bytes.Buffer{}
 		}
 	}
 
@@ -156,24 +157,6 @@ func (t *transport) read(r jstp.Receiver) {
 		err = fmt.Errorf("nhooyr: read: %w", err)
 	}
 	r.Closed(err)
-}
-
-// readMessage appends everything r yields to buf. The library's reader
-// enforces the read limit itself.
-func readMessage(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 func (t *transport) finish() { t.finOnce.Do(t.finished) }
