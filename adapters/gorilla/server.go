@@ -99,8 +99,8 @@ func clampWriteBuffer(n int) int {
 // ServeHTTP upgrades a WebSocket request offering the metarhia-jstp
 // subprotocol and serves JSTP over it. A request that is not a WebSocket
 // upgrade gets 400 Bad Request, one not offering the subprotocol or
-// coming from a rejected origin 403 Forbidden (as the reference),, and any request after
-// Shutdown 503 Service Unavailable.
+// coming from a rejected origin 403 Forbidden (as the reference does), and
+// any request after Shutdown 503 Service Unavailable.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !websocket.IsWebSocketUpgrade(r):
