@@ -31,6 +31,7 @@ func (p Point) Conns() int { return p.W * p.C }
 // Calls is the number of calls the point issues.
 func (p Point) Calls() int { return p.W * p.C * p.R }
 
+// String returns the point's name, or "W1 C100 R1000 S10" for one without.
 func (p Point) String() string {
 	if p.Name != "" {
 		return p.Name
