@@ -717,6 +717,10 @@ var strStop = func() (t [256]bool) {
 	return
 }()
 
+// bulkMin is how many plain bytes a string must start with for strScan
+// to look for its end in bulk.
+const bulkMin = 64
+
 // strScan reads a quoted string at p.i. A string without escapes and with
 // valid UTF-8 is returned as raw, the text between the quotes; otherwise it
 // is decoded into p.st.buf and returned as dec (decoded is true), which is
@@ -726,10 +730,23 @@ func (p *parser) strScan() (raw string, dec []byte, decoded, ok bool) {
 	q := s[p.i]
 	start := p.i + 1
 	i := start
-	for {
-		for i < len(s) && !strStop[s[i]] {
-			i++
+	if len(s)-start > bulkMin {
+		// A long string (or a long rest of the input): the first bytes
+		// decide. When they are plain, find the closing quote with the
+		// vectorized IndexByte and check the body with two more fast
+		// scans; anything unusual goes the byte-wise way below.
+		if j := skipPlain(s[:start+bulkMin], start); j == start+bulkMin {
+			if n := strings.IndexByte(s[j:], q); n >= 0 {
+				body := s[start : j+n]
+				if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+					p.i = j + n + 1
+					return body, nil, false, true
+				}
+			}
 		}
+	}
+	for {
+		i = skipPlain(s, i)
 		if i >= len(s) {
 			p.i = len(s)
 			return "", nil, false, p.fail(start-1, "unterminated string")

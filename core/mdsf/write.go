@@ -312,12 +312,11 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '\'')
 	start := 0
 	for i := 0; i < len(s); {
+		if i = skipVerbatim(s, i); i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if !escapeTable[c] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"':

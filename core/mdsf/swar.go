@@ -1,0 +1,90 @@
+package mdsf
+
+import "math/bits"
+
+// Word-at-a-time scanning of string bodies. Long strings (a 100 KB
+// argument is the common case in bulk transfers) spend nearly all their
+// parse and write time looking for the few bytes that end a plain run, so
+// these helpers test eight bytes per step with the classic "has a zero
+// byte" bit trick instead of one table lookup per byte.
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// load64 reads the first eight bytes of w as a little-endian word. The
+// compiler turns the shifts into one load.
+func load64(w string) uint64 {
+	w = w[:8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// zeroBytes sets the high bit of the lowest byte of x that is zero, and
+// possibly of higher bytes; it is zero when no byte of x is zero. The
+// lowest set bit always marks a real zero byte: a borrow only travels up
+// from one.
+func zeroBytes(x uint64) uint64 { return (x - swarLo) &^x & swarHi }
+
+// parseStops marks, as zeroBytes does, the bytes of w that end a plain
+// run while parsing a string: ', ", \ and every non-ASCII byte.
+func parseStops(w uint64) uint64 {
+	return w&swarHi | zeroBytes(w^('\''*swarLo)) | zeroBytes(w^('"'*swarLo)) | zeroBytes(w^('\\'*swarLo))
+}
+
+// writeStops marks the bytes of w that AppendString cannot copy as they
+// are: the parse stops and the control characters below 0x20.
+func writeStops(w uint64) uint64 {
+	// (w - 0x20..) & ^w & 0x80.. flags bytes below 0x20 among the ASCII
+	// ones; non-ASCII bytes are flagged by w & 0x80.. anyway.
+	return parseStops(w) | (w-0x20*swarLo)&^w&swarHi
+}
+
+// skipPlain returns the index of the first byte at or after i in s that
+// strStop marks, or len(s).
+func skipPlain(s string, i int) int {
+	for ; len(s)-i >= 16; i += 16 {
+		a, b := parseStops(load64(s[i:])), parseStops(load64(s[i+8:]))
+		if a|b != 0 {
+			if a != 0 {
+				return i + bits.TrailingZeros64(a)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(b)>>3
+		}
+	}
+	if len(s)-i >= 8 {
+		if m := parseStops(load64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(s) && !strStop[s[i]] {
+		i++
+	}
+	return i
+}
+
+// skipVerbatim returns the index of the first byte at or after i in s that
+// AppendString must look at (see writeStops), or len(s).
+func skipVerbatim(s string, i int) int {
+	for ; len(s)-i >= 16; i += 16 {
+		a, b := writeStops(load64(s[i:])), writeStops(load64(s[i+8:]))
+		if a|b != 0 {
+			if a != 0 {
+				return i + bits.TrailingZeros64(a)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(b)>>3
+		}
+	}
+	if len(s)-i >= 8 {
+		if m := writeStops(load64(s[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(s) && s[i] < 0x80 && !escapeTable[s[i]] {
+		i++
+	}
+	return i
+}
