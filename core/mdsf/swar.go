@@ -25,7 +25,7 @@ func load64(w string) uint64 {
 // possibly of higher bytes; it is zero when no byte of x is zero. The
 // lowest set bit always marks a real zero byte: a borrow only travels up
 // from one.
-func zeroBytes(x uint64) uint64 { return (x - swarLo) &^x & swarHi }
+func zeroBytes(x uint64) uint64 { return (x - swarLo) &^ x & swarHi }
 
 // parseStops marks, as zeroBytes does, the bytes of w that end a plain
 // run while parsing a string: ', ", \ and every non-ASCII byte.
