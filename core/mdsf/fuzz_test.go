@@ -59,16 +59,25 @@ func FuzzSplitter(f *testing.F) {
 		size := int(chunk%32) + 1
 		var got bytes.Buffer
 		var tooLarge bool
-		for rest := data; len(rest) > 0; {
+		emit := func(msg []byte) error {
+			if bytes.IndexByte(msg, 0) >= 0 {
+				t.Fatalf("message %q holds a NUL", msg)
+			}
+			got.Write(msg)
+			got.WriteByte(0)
+			return nil
+		}
+		for rest, k := data, 0; len(rest) > 0; k++ {
 			n := min(size, len(rest))
-			err := s.Feed(rest[:n], func(msg []byte) error {
-				if bytes.IndexByte(msg, 0) >= 0 {
-					t.Fatalf("message %q holds a NUL", msg)
-				}
-				got.Write(msg)
-				got.WriteByte(0)
-				return nil
-			})
+			var err error
+			if chunk&0x80 != 0 && k%2 == 1 {
+				// Alternate with FeedFrom, reading at most n bytes.
+				var read int
+				read, _, err = s.FeedFrom(bytes.NewReader(rest[:n]), emit)
+				n = read
+			} else {
+				err = s.Feed(rest[:n], emit)
+			}
 			rest = rest[n:]
 			if err != nil {
 				if !errors.Is(err, ErrMessageTooLarge) {

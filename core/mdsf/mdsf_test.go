@@ -3,6 +3,7 @@ package mdsf
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -279,6 +280,100 @@ func TestSplitter(t *testing.T) {
 	}
 	assert.Equal(t, MaxMessageSize, big.Buffered())
 	assert.ErrorIs(t, big.Feed([]byte("a"), emit), ErrMessageTooLarge)
+}
+
+// chunkReader returns the chunks one Read at a time, then io.EOF.
+type chunkReader struct{ chunks [][]byte }
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.chunks[0])
+	if r.chunks[0] = r.chunks[0][n:]; len(r.chunks[0]) == 0 {
+		r.chunks = r.chunks[1:]
+	}
+	return n, nil
+}
+
+func TestSplitterFeedFrom(t *testing.T) {
+	big := strings.Repeat("x", 300<<10)
+	tests := []struct {
+		name   string
+		chunks []string
+		want   []string
+		tail   int
+	}{
+		{"one read", []string{"{a:1}\x00{b:2}\x00"}, []string{"{a:1}", "{b:2}"}, 0},
+		{"split anywhere", []string{"{a:", "1}\x00\x00{c:'\xe2\x82", "\xac'}\x00{d"}, []string{"{a:1}", "", "{c:'€'}"}, 2},
+		{"large message in pieces", []string{big[:5000], big[5000:200000], big[200000:] + "\x00ok\x00"}, []string{big, "ok"}, 0},
+		{"large then small", []string{"{a}\x00" + big[:100000], big[100000:] + "\x00{b}\x00{c"}, []string{"{a}", big, "{b}"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &chunkReader{}
+			for _, c := range tt.chunks {
+				r.chunks = append(r.chunks, []byte(c))
+			}
+			var s Splitter
+			var got []string
+			emit := func(msg []byte) error { got = append(got, string(msg)); return nil }
+			for {
+				_, readErr, err := s.FeedFrom(r, emit)
+				require.NoError(t, err)
+				if readErr != nil {
+					require.ErrorIs(t, readErr, io.EOF)
+					break
+				}
+			}
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.tail, s.Buffered())
+			assert.LessOrEqual(t, cap(s.buf), readChunk, "the large buffer is given back")
+		})
+	}
+}
+
+func TestSplitterFeedFromLimit(t *testing.T) {
+	s := Splitter{MaxSize: 100}
+	var got []string
+	emit := func(msg []byte) error { got = append(got, string(msg)); return nil }
+	_, _, err := s.FeedFrom(strings.NewReader(strings.Repeat("a", 150)+"\x00"+strings.Repeat("b", 100)), emit)
+	require.NoError(t, err, "a complete message in one read is not limited; the tail is at the limit")
+	assert.Equal(t, []string{strings.Repeat("a", 150)}, got)
+	_, _, err = s.FeedFrom(strings.NewReader("b"), emit)
+	assert.ErrorIs(t, err, ErrMessageTooLarge)
+	assert.Equal(t, 0, s.Buffered())
+	n, _, err := s.FeedFrom(strings.NewReader("\x00"), emit)
+	assert.ErrorIs(t, err, ErrMessageTooLarge, "stays broken")
+	assert.Equal(t, 0, n, "and reads nothing")
+}
+
+func TestSplitterEmitErrorKeepsMessages(t *testing.T) {
+	// After emit fails, the messages it did not take are emitted by the
+	// next call, for both Feed and FeedFrom.
+	for _, from := range []bool{false, true} {
+		var s Splitter
+		boom := errors.New("boom")
+		var got []string
+		fail := true
+		emit := func(msg []byte) error {
+			if fail {
+				fail = false
+				return boom
+			}
+			got = append(got, string(msg))
+			return nil
+		}
+		var err error
+		if from {
+			_, _, err = s.FeedFrom(strings.NewReader("x\x00y\x00z"), emit)
+		} else {
+			err = s.Feed([]byte("x\x00y\x00z"), emit)
+		}
+		require.ErrorIs(t, err, boom)
+		require.NoError(t, s.Feed([]byte("\x00"), emit))
+		assert.Equal(t, []string{"y", "z"}, got, "FeedFrom=%v", from)
+	}
 }
 
 func TestStringifyRoundTripsParse(t *testing.T) {

@@ -3,6 +3,8 @@ package mdsf
 import (
 	"bytes"
 	"errors"
+	"io"
+	"sync"
 )
 
 // MaxMessageSize is the largest unterminated message a Splitter buffers:
@@ -25,8 +27,34 @@ type Splitter struct {
 	// is checked, so complete messages in one chunk are not limited.
 	MaxSize int
 
-	buf    []byte
-	broken bool
+	buf     []byte // the unterminated tail, at the front of its buffer
+	scanned int    // how many bytes at the front of buf hold no NUL
+	small   []byte // the buffer buf returns to between large messages
+	broken  bool
+}
+
+const (
+	// readChunk is the size of the buffer a Splitter keeps between
+	// messages, and how much room FeedFrom makes when it grows one.
+	readChunk = 16 << 10
+	// keepBuffer is the largest buffer a Splitter holds on to once no
+	// large message is under way; larger ones go back to bigBuffers.
+	keepBuffer = 64 << 10
+	// minRead is the least free space FeedFrom reads into before it
+	// grows the buffer.
+	minRead = 2 << 10
+)
+
+// bigBuffers holds the buffers of large messages between uses, shared by
+// all Splitters: a stream of large messages reuses them instead of growing
+// a buffer for each, and an idle connection holds none.
+var bigBuffers sync.Pool // of *[]byte
+
+func (s *Splitter) limit() int {
+	if s.MaxSize > 0 {
+		return s.MaxSize
+	}
+	return MaxMessageSize
 }
 
 // Feed adds chunk to the stream and calls emit for each complete message
@@ -43,39 +71,142 @@ func (s *Splitter) Feed(chunk []byte, emit func(msg []byte) error) error {
 	if s.broken {
 		return ErrMessageTooLarge
 	}
-	for {
-		i := bytes.IndexByte(chunk, 0)
+	if len(s.buf) == 0 {
+		// Nothing pending: emit what chunk completes straight from it.
+		for {
+			i := bytes.IndexByte(chunk, 0)
+			if i < 0 {
+				break
+			}
+			err := emit(chunk[:i])
+			chunk = chunk[i+1:]
+			if err != nil {
+				s.keep(chunk, 0)
+				return err
+			}
+		}
+		if len(chunk) > s.limit() {
+			s.fail()
+			return ErrMessageTooLarge
+		}
+		s.keep(chunk, len(chunk))
+		return nil
+	}
+	if len(s.buf)+len(chunk) > s.limit() && bytes.IndexByte(chunk, 0) < 0 {
+		s.fail()
+		return ErrMessageTooLarge
+	}
+	s.keep(chunk, s.scanned)
+	return s.cut(emit)
+}
+
+// keep appends b to the pending tail; the first scanned bytes of the
+// result are known to hold no NUL.
+func (s *Splitter) keep(b []byte, scanned int) {
+	if len(s.buf)+len(b) > cap(s.buf) {
+		s.grow(len(b))
+	}
+	s.buf = append(s.buf, b...)
+	s.scanned = scanned
+}
+
+// FeedFrom reads once from r straight into the Splitter's buffer and then
+// does what Feed does with the bytes read, without copying them first. n
+// and readErr are what r.Read returned; err is what Feed would return
+// (emit's error or ErrMessageTooLarge), and when it is not nil nothing is
+// read. The buffer holds at most the size limit plus 16 KiB; once no large
+// message is under way it shrinks back to 16 KiB.
+func (s *Splitter) FeedFrom(r io.Reader, emit func(msg []byte) error) (n int, readErr, err error) {
+	if s.broken {
+		return 0, nil, ErrMessageTooLarge
+	}
+	if cap(s.buf)-len(s.buf) < minRead {
+		s.grow(readChunk)
+	}
+	end := len(s.buf)
+	n, readErr = r.Read(s.buf[end:cap(s.buf)])
+	if n <= 0 {
+		return 0, readErr, nil
+	}
+	s.buf = s.buf[:end+n]
+	return n, readErr, s.cut(emit)
+}
+
+// cut emits the complete messages in buf, searching for NULs after the
+// first s.scanned bytes, and moves the rest to the front.
+func (s *Splitter) cut(emit func(msg []byte) error) error {
+	start, from := 0, s.scanned
+	var err error
+	for err == nil {
+		i := bytes.IndexByte(s.buf[from:], 0)
 		if i < 0 {
 			break
 		}
-		var err error
-		if len(s.buf) > 0 {
-			s.buf = append(s.buf, chunk[:i]...)
-			err = emit(s.buf)
-			s.buf = s.buf[:0]
-		} else {
-			err = emit(chunk[:i])
-		}
-		chunk = chunk[i+1:]
-		if err != nil {
-			s.buf = append(s.buf, chunk...)
-			return err
-		}
+		end := from + i
+		err = emit(s.buf[start:end])
+		start, from = end+1, end+1
 	}
-	limit := s.MaxSize
-	if limit <= 0 {
-		limit = MaxMessageSize
-	}
-	if len(s.buf)+len(chunk) > limit {
-		s.buf = nil
-		s.broken = true
+	rest := len(s.buf) - start
+	if err == nil && rest > s.limit() {
+		s.fail()
 		return ErrMessageTooLarge
 	}
-	if len(s.buf) == 0 && cap(s.buf) > 1<<16 && len(chunk) < 1<<12 {
-		s.buf = nil // let a big buffer go after a big message
+	if start > 0 {
+		copy(s.buf, s.buf[start:])
+		s.buf = s.buf[:rest]
 	}
-	s.buf = append(s.buf, chunk...)
-	return nil
+	s.scanned = rest
+	if err != nil {
+		s.scanned = 0 // the rest may hold NULs
+	}
+	if cap(s.buf) > readChunk && rest <= readChunk/2 {
+		// The large message is done: go back to the small buffer.
+		if s.small == nil {
+			s.small = make([]byte, 0, readChunk)
+		}
+		big := s.buf
+		s.buf = append(s.small[:0], s.buf...)
+		if cap(big) > keepBuffer {
+			big = big[:0]
+			bigBuffers.Put(&big)
+		}
+	}
+	return err
+}
+
+// grow makes room for at least more bytes after the pending tail, taking
+// large buffers from bigBuffers.
+func (s *Splitter) grow(more int) {
+	need := len(s.buf) + more
+	if need <= readChunk {
+		if s.small == nil {
+			s.small = make([]byte, 0, readChunk)
+		}
+		s.buf = append(s.small[:0], s.buf...)
+		return
+	}
+	size := max(2*cap(s.buf), need)
+	size = min(size, max(need, s.limit()+readChunk))
+	var nb []byte
+	if size > keepBuffer {
+		if p, _ := bigBuffers.Get().(*[]byte); p != nil && cap(*p) >= need {
+			nb = (*p)[:0]
+		}
+	}
+	if nb == nil {
+		nb = make([]byte, 0, size)
+	}
+	nb = append(nb, s.buf...)
+	if cap(s.buf) > keepBuffer {
+		old := s.buf[:0]
+		bigBuffers.Put(&old)
+	}
+	s.buf = nb
+}
+
+// fail drops the tail and marks the stream broken.
+func (s *Splitter) fail() {
+	s.buf, s.small, s.scanned, s.broken = nil, nil, 0, true
 }
 
 // Buffered returns the number of bytes kept from an unterminated message.
