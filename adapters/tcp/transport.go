@@ -26,8 +26,9 @@ const WriteTimeout = 10 * time.Second
 // with unread input would reset it.
 const CloseTimeout = 2 * time.Second
 
-// readBufferSize is the size of the per-connection read buffer.
-const readBufferSize = 16 << 10
+// discardBufferSize is the size of the buffer a closing transport reads
+// into and drops.
+const discardBufferSize = 4 << 10
 
 // maxRetainedWriteBuffer is the largest write buffer a transport keeps
 // between Sends; larger messages are written with writev instead of a copy.
@@ -375,7 +376,6 @@ func (t *transport) decide(err error) (unstarted bool) {
 
 func (t *transport) read() {
 	defer t.finish()
-	buf := make([]byte, readBufferSize)
 	var split mdsf.Splitter
 	emit := func(msg []byte) error {
 		if t.closing.Load() {
@@ -385,10 +385,21 @@ func (t *transport) read() {
 		return nil
 	}
 	draining := false
+	var discard []byte
 	for {
-		n, err := t.conn.Read(buf)
-		if n > 0 && !t.closing.Load() {
-			if ferr := split.Feed(buf[:n], emit); ferr != nil && ferr != errStopDelivery {
+		var err error
+		if t.closing.Load() {
+			// Closing: what still comes is read and dropped.
+			if discard == nil {
+				discard = make([]byte, discardBufferSize)
+			}
+			_, err = t.conn.Read(discard)
+		} else {
+			// The Splitter reads into its own buffer, so a large
+			// message is not copied once more before it is parsed.
+			var ferr error
+			_, err, ferr = split.FeedFrom(t.conn, emit)
+			if ferr != nil && ferr != errStopDelivery {
 				t.fail(ferr)
 				return
 			}
