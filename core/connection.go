@@ -382,16 +382,59 @@ func absID(id int64) int64 {
 }
 
 // outgoing is a call, event, inspect or ping to be numbered and written:
-// {kind:[id,'iface'],verb:payload}, the payload already encoded.
+// {kind:[id,'iface'],verb:payload}, the payload already encoded; or, when
+// framed is set, a message encoded by encodeFramed but for its start.
 type outgoing struct {
 	kind    string
 	iface   string // none for a ping
 	verb    string // none for an inspect or a ping
 	payload []byte
+	framed  []byte
+}
+
+// frameRoom is the room encodeFramed leaves for "{kind:[id" (a kind of
+// up to 8 bytes and an id of up to 20).
+const frameRoom = 32
+
+// encodeFramed encodes the message {kind:[id,'iface'],verb:[args...]}
+// after frameRoom bytes left for its start, so that numbering it needs no
+// copy of the arguments (a large argument is then copied once, into the
+// buffer that is sent and kept in the session).
+func encodeFramed(iface, verb string, args []any) ([]byte, error) {
+	b := make([]byte, frameRoom, frameRoom+len(iface)+len(verb)+64)
+	b = append(b, ',')
+	b = mdsf.AppendString(b, iface)
+	b = append(b, "],"...)
+	b = mdsf.AppendKey(b, verb)
+	b = append(b, ':')
+	b, err := encodeArgs(b, args)
+	return append(b, '}'), err
+}
+
+// frame completes a message made by encodeFramed with its start.
+func (o *outgoing) frame(id int64) []byte {
+	var head [frameRoom]byte
+	h := append(head[:0], '{')
+	h = append(h, o.kind...)
+	h = append(h, ":["...)
+	h = appendID(h, id)
+	start := frameRoom - len(h)
+	copy(o.framed[start:], h)
+	return o.framed[start:]
 }
 
 func (o *outgoing) size() int {
 	return len(o.kind) + len(o.iface) + len(o.verb) + len(o.payload) + 40
+}
+
+// messageBuffer returns an empty buffer for a message of about n bytes.
+// A large message starts from a small buffer: append then allocates the
+// room for its payload without zeroing it first, as make would.
+func messageBuffer(n int) []byte {
+	if n > 4<<10 {
+		return make([]byte, 0, 128)
+	}
+	return make([]byte, 0, n)
 }
 
 func (o *outgoing) appendTo(b []byte, id int64) []byte {
@@ -440,7 +483,12 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	}
 	abs := s.nextIDLocked()
 	id := c.signed(abs)
-	msg := o.appendTo(make([]byte, 0, o.size()), id)
+	var msg []byte
+	if o.framed != nil {
+		msg = o.frame(id)
+	} else {
+		msg = o.appendTo(messageBuffer(o.size()), id)
+	}
 	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg})
 	s.mu.Unlock()
 	if p != nil {
@@ -515,15 +563,12 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 // On a client, a call made while the connection is being restored is sent
 // once the session is resumed; ctx bounds the wait.
 func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
-	scratch := getScratch()
-	payload, err := encodeArgs(*scratch, args)
+	framed, err := encodeFramed(iface, method, args)
 	if err != nil {
-		putScratch(scratch, payload)
 		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
 	}
 	p := newPending(pendCall)
-	id, err := c.sendNumbered(&outgoing{kind: "call", iface: iface, verb: method, payload: payload}, p)
-	putScratch(scratch, payload)
+	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed}, p)
 	if err != nil {
 		p.release()
 		return nil, err
