@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ func main() {
 	mem := flag.String("mem", "10000", `idle connection counts of the memory runs, comma-separated ("" or 0: none)`)
 	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
 	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
+	clientProfile := flag.String("client-profile", "", "file for a CPU profile of this process, which runs the Go load generator (and the echo clients)")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
 	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
 	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
@@ -76,6 +78,19 @@ func main() {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
 			fail(err)
 		}
+	}
+	if *clientProfile != "" {
+		f, err := os.Create(*clientProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
