@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -251,6 +252,12 @@ func (ts *transportState) enqueue(msg []byte) bool {
 // flush writes queued messages until the queue is empty. Only one goroutine
 // flushes at a time, so the transport never sees concurrent Sends.
 func (ts *transportState) flush() {
+	if _, ok := ts.t.(BatchSender); ok {
+		// Let the goroutines that are ready to run (other calls'
+		// workers, other callers) queue their messages first, so that
+		// one write carries them all.
+		runtime.Gosched()
+	}
 	for {
 		ts.mu.Lock()
 		if ts.dead || len(ts.queue) == 0 {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/jstp-go/jstp/adapters/internal/readbuf"
 )
 
 // CloseError reports that the peer closed the WebSocket connection with a
@@ -109,7 +110,7 @@ func (r *frameReader) feed(p []byte, h frameHandler) error {
 			if st.h.OpCode.IsControl() {
 				st.ctrl = append(st.ctrl, chunk...)
 			} else {
-				st.msg = appendBounded(st.msg, chunk)
+				st.msg = appendBounded(st.msg, chunk, st.left)
 			}
 			if st.left > 0 {
 				continue
@@ -181,7 +182,7 @@ func (r *frameReader) feed(p []byte, h frameHandler) error {
 				if fh.OpCode != ws.OpContinuation {
 					st.op = fh.OpCode
 				}
-				st.msg = appendBounded(st.msg, payload)
+				st.msg = appendBounded(st.msg, payload, 0)
 				if fh.Fin {
 					err = r.deliver(h)
 				}
@@ -213,12 +214,15 @@ func (r *frameReader) release() {
 	}
 }
 
-// deliver hands the reassembled message to h and forgets it.
+// deliver hands the reassembled message to h and gives its buffer back to
+// the pool: the handler does not keep the bytes past the call.
 func (r *frameReader) deliver(h frameHandler) error {
 	st := r.st
 	op, msg := st.op, st.msg
 	st.op, st.msg = 0, nil
-	return deliverMessage(h, op, msg)
+	err := deliverMessage(h, op, msg)
+	readbuf.Put(msg)
+	return err
 }
 
 func deliverMessage(h frameHandler, op ws.OpCode, data []byte) error {
@@ -323,18 +327,33 @@ func parseHeader(b []byte) (h ws.Header, n int, ok bool, err error) {
 	return h, n, true, nil
 }
 
-// appendBounded appends src to dst, growing dst as bytes actually arrive
-// (never on a length the peer declared) and never past MaxMessageSize of
-// capacity, which check guarantees to be enough.
-func appendBounded(dst, src []byte) []byte {
+// appendBounded appends src to dst, the message so far, when rest more
+// bytes of the current frame are announced after src. A message buffer
+// comes from the shared pool of readbuf and goes back to it once the
+// message is delivered, so a stream of messages larger than a read chunk
+// reuses buffers instead of growing one for each.
+//
+// When dst is full, a free pooled buffer that holds the whole frame (the
+// message so far and rest) is taken, so a message announced in one frame
+// is then read without further growth. Without one, the new buffer is
+// allocated on the bytes that actually arrived, never on the length the
+// peer announced: at most the size class of twice the old buffer or of
+// what arrived, and no more than the frame needs. A peer that announces
+// 8 MiB and sends little thus makes the connection allocate little. The
+// buffer replaced goes back to the pool. check guarantees that the frame
+// fits in MaxMessageSize.
+func appendBounded(dst, src []byte, rest int64) []byte {
 	need := len(dst) + len(src)
 	if need <= cap(dst) {
 		return append(dst, src...)
 	}
-	c := max(2*cap(dst), need, 512)
-	c = min(c, max(MaxMessageSize, need))
-	nb := make([]byte, len(dst), c)
-	copy(nb, dst)
+	total := need + int(rest)
+	nb := readbuf.Pooled(total)
+	if nb == nil {
+		nb = readbuf.Get(min(max(2*cap(dst), need), total))
+	}
+	nb = append(nb, dst...)
+	readbuf.Put(dst)
 	return append(nb, src...)
 }
 

@@ -46,9 +46,4 @@ const (
 	// readHeaderTimeout bounds reading the HTTP request of an upgrade, so a
 	// client that opens a socket and says nothing is dropped.
 	readHeaderTimeout = 10 * time.Second
-
-	// keepReadBuffer is the largest read buffer kept between messages; a
-	// larger one, grown for a big message, is dropped so an idle connection
-	// does not pin up to 8 MiB.
-	keepReadBuffer = 64 << 10
 )

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/jstp-go/jstp/adapters/internal/cork"
+	"github.com/jstp-go/jstp/adapters/internal/readbuf"
 	jstp "github.com/jstp-go/jstp/core"
 )
 
@@ -92,7 +93,7 @@ func (t *transport) Start(r jstp.Receiver) {
 func (t *transport) read(r jstp.Receiver) {
 	defer t.finish()
 	var (
-		buf bytes.Buffer // the message being read, reused between messages
+		buf readbuf.Buffer // the message being read; small between messages, large ones pooled
 		err error
 	)
 	for {
@@ -107,15 +108,14 @@ func (t *transport) read(r jstp.Receiver) {
 			break
 		}
 		// The library's reader enforces the read limit itself.
-		buf.Reset()
-		if _, err = buf.ReadFrom(rd); err != nil {
+		var msg []byte
+		if msg, err = buf.ReadAll(rd); err != nil {
 			break
 		}
 		t.mu.Lock()
 		drop := t.local
 		t.mu.Unlock()
 		if !drop {
-			msg := buf.Bytes()
 			if typ == websocket.MessageBinary && !utf8.Valid(msg) {
 				// The reference decodes a binary message as UTF-8 text,
 				// replacing what is not UTF-8.
@@ -123,9 +123,10 @@ func (t *transport) read(r jstp.Receiver) {
 			}
 			r.Message(msg)
 		}
-		if buf.Cap() > keepReadBuffer {
-			buf = bytes.Buffer{}
-		}
+		// The engine has copied what it keeps: a buffer borrowed for a
+		// large message goes back to the pool at once, so an idle
+		// connection holds at most readbuf.Keep.
+		buf.Release()
 	}
 
 	t.mu.Lock()
