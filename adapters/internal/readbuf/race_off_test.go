@@ -1,0 +1,5 @@
+//go:build !race
+
+package readbuf
+
+const raceEnabled = false
