@@ -106,7 +106,7 @@ func (b *Backoff) NextAttempt(_ *Connection, attempt int, _ error) (time.Duratio
 		d = b.Max
 	}
 	if b.Jitter > 0 {
-		d += rand.N(b.Jitter + time.Millisecond)
+		d += rand.N(b.Jitter + 1) // 0 to Jitter inclusive
 	}
 	return d, nil, true
 }
