@@ -218,10 +218,17 @@ type transportState struct {
 	// closeWhenFlushed asks the active writer to close the transport once
 	// the queue is empty.
 	closeWhenFlushed bool
+
+	// received counts the messages that arrived since the last write
+	// began; see flush.
+	received atomic.Int32
 }
 
 // Message implements Receiver.
-func (ts *transportState) Message(data []byte) { ts.c.receive(ts, data) }
+func (ts *transportState) Message(data []byte) {
+	ts.received.Add(1)
+	ts.c.receive(ts, data)
+}
 
 // Closed implements Receiver.
 func (ts *transportState) Closed(err error) {
@@ -252,10 +259,12 @@ func (ts *transportState) enqueue(msg []byte) bool {
 // flush writes queued messages until the queue is empty. Only one goroutine
 // flushes at a time, so the transport never sees concurrent Sends.
 func (ts *transportState) flush() {
-	if _, ok := ts.t.(BatchSender); ok {
-		// Let the goroutines that are ready to run (other calls'
-		// workers, other callers) queue their messages first, so that
-		// one write carries them all.
+	if _, ok := ts.t.(BatchSender); ok && ts.received.Swap(0) > 1 {
+		// Several messages arrived since the last write: the answers to
+		// other calls, or the next calls of other callers, are likely
+		// about to be queued. Let those goroutines run first, so that
+		// one write carries them all. With one call at a time this
+		// does not happen, and costs no latency.
 		runtime.Gosched()
 	}
 	for {
