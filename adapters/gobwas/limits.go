@@ -24,7 +24,9 @@ const MaxFragmentSize = 1 << 20
 
 // WriteTimeout bounds one Send (and one control frame write), so that a peer
 // that stops reading cannot block the engine forever: after it, the write
-// fails and the connection is closed.
+// fails and the connection is closed. (The deadline is renewed at most every
+// tenth of it, so a stalled write fails after between nine tenths of
+// WriteTimeout and all of it.)
 const WriteTimeout = 10 * time.Second
 
 // DefaultUpgradeTimeout bounds the WebSocket upgrade (and, for wss, the TLS

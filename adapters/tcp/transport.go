@@ -16,7 +16,9 @@ import (
 )
 
 // WriteTimeout bounds one Send: a peer that does not read for this long
-// has stalled, and the connection is closed with the write error.
+// has stalled, and the connection is closed with the write error. (The
+// deadline is renewed at most every tenth of it, so a stalled write fails
+// after between nine tenths of WriteTimeout and all of it.)
 const WriteTimeout = 10 * time.Second
 
 // CloseTimeout is how long a clean Close waits, after sending its end of
@@ -53,6 +55,7 @@ type transport struct {
 	hooks *hooks // server accounting; nil for a client transport
 
 	writeTimeout time.Duration // WriteTimeout; shorter in tests
+	armedAt      time.Time     // when armWrite last set the write deadline
 
 	raw net.Conn // conn itself, or the connection under a *tls.Conn
 
@@ -262,12 +265,21 @@ func growWriteBuffer(b []byte, n int) []byte {
 
 // armWrite sets the deadline of the next write, and reports
 // jstp.ErrTransportClosed if the transport started closing.
+//
+// A deadline set less than a tenth of the write timeout ago is kept rather
+// than set again (setting one resets a runtime timer, which cost more than
+// a short write), so a write gets between nine tenths of the write timeout
+// and all of it. Only the sending goroutine calls armWrite.
 func (t *transport) armWrite() error {
-	if err := t.conn.SetWriteDeadline(time.Now().Add(t.writeTimeout)); err != nil {
-		if t.closing.Load() || errors.Is(err, net.ErrClosed) {
-			return jstp.ErrTransportClosed
+	now := time.Now()
+	if t.armedAt.IsZero() || now.Sub(t.armedAt) >= t.writeTimeout/10 {
+		if err := t.conn.SetWriteDeadline(now.Add(t.writeTimeout)); err != nil {
+			if t.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return jstp.ErrTransportClosed
+			}
+			// Otherwise c does not support deadlines: write without one.
 		}
-		// Otherwise c does not support deadlines: write without one.
+		t.armedAt = now
 	}
 	// Close stores closing before it expires the write deadline and looks
 	// at sending, so either this load sees closing, or Close's deadline
