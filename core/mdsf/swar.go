@@ -1,6 +1,9 @@
 package mdsf
 
-import "math/bits"
+import (
+	"math/bits"
+	"strings"
+)
 
 // Word-at-a-time scanning of string bodies. Long strings (a 100 KB
 // argument is the common case in bulk transfers) spend nearly all their
@@ -63,6 +66,35 @@ func skipPlain(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// ctrlOrHigh marks, as zeroBytes does, the bytes of w below 0x20 or above
+// 0x7f. (A byte above 0x7f has its high bit set; one below 0x20 sets it
+// when 0x20 is taken away, or borrows, which only happens above a byte
+// that is itself marked.)
+func ctrlOrHigh(w uint64) uint64 { return ((w - 0x20*swarLo) | w) & swarHi }
+
+// verbatimASCII reports whether AppendString writes s as it is because
+// s holds no quote, backslash, control character or non-ASCII byte. It
+// looks for the three special bytes with the vectorized IndexByte and
+// for the others a word at a time, which is faster on long strings than
+// testing every class in one pass.
+func verbatimASCII(s string) bool {
+	if strings.IndexByte(s, '\'') >= 0 || strings.IndexByte(s, '"') >= 0 || strings.IndexByte(s, '\\') >= 0 {
+		return false
+	}
+	i := 0
+	for ; len(s)-i >= 16; i += 16 {
+		if ctrlOrHigh(load64(s[i:]))|ctrlOrHigh(load64(s[i+8:])) != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // skipVerbatim returns the index of the first byte at or after i in s that

@@ -68,3 +68,18 @@ func TestSkipPlainRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestVerbatimASCII(t *testing.T) {
+	base := strings.Repeat("abcdefgh", 9) // 72 bytes
+	for pos := 0; pos < len(base); pos++ {
+		for b := 0; b < 256; b++ {
+			buf := []byte(base)
+			buf[pos] = byte(b)
+			s := string(buf)
+			want := naiveSkipVerbatim(s, 0) == len(s)
+			if got := verbatimASCII(s); got != want {
+				t.Fatalf("verbatimASCII with %#x at %d = %v, want %v", b, pos, got, want)
+			}
+		}
+	}
+}

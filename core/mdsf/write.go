@@ -310,6 +310,10 @@ const hexDigits = "0123456789abcdef"
 // them as.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '\'')
+	if len(s) >= bulkMin && verbatimASCII(s) {
+		dst = append(dst, s...)
+		return append(dst, '\'')
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		if i = skipVerbatim(s, i); i >= len(s) {
