@@ -20,15 +20,15 @@ import (
 	"time"
 )
 
-const (
-	// Limit bounds a cork buffer: past it the buffer (and the write
-	// that would overflow it) are written out at once, so a batch of large
-	// messages is not held in memory whole.
-	Limit = 1 << 20
+// Limit bounds a cork buffer: a write that would take it past Limit goes
+// out at once, together with the buffer (one writev on TCP), without being
+// copied. So a batch of large messages is neither held in memory whole
+// nor copied into ever larger buffers.
+const Limit = 64 << 10
 
-	// keepBuffer is the largest cork buffer kept between batches.
-	keepBuffer = 64 << 10
-)
+// buffers holds cork buffers (of capacity Limit) between batches: an idle
+// connection holds none.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, Limit); return &b }}
 
 // Conn is a net.Conn whose writes can be held back and sent together.
 //
@@ -125,6 +125,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		return c.out(want, nil, p)
 	}
 	if len(c.buf)+len(p) <= Limit {
+		if c.buf == nil {
+			c.buf = (*buffers.Get().(*[]byte))[:0]
+		}
 		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
@@ -186,10 +189,14 @@ func (c *Conn) Uncork(deadline time.Time) error {
 	defer c.unlock()
 	c.corked = false
 	buf := c.buf
-	c.buf = c.buf[:0]
-	if cap(c.buf) > keepBuffer {
-		c.buf = nil
+	if buf == nil {
+		return c.err
 	}
+	c.buf = nil
+	defer func() {
+		buf = buf[:0]
+		buffers.Put(&buf)
+	}()
 	if c.err != nil {
 		return c.err
 	}
