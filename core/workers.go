@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// workerIdleTimeout is how long a server's idle call worker waits for work
-// before it exits.
+// workerIdleTimeout is how long, at least, a server's idle call worker
+// waits for work before it exits (at most half as long again; see reap).
 const workerIdleTimeout = 10 * time.Second
 
 // callTask is one incoming call waiting for a goroutine to run it.
@@ -31,7 +31,8 @@ func (t *callTask) run() {
 // goroutine per call nor grows a fresh stack for each. Each call still runs
 // on a goroutine of its own while it runs. A parked worker waits on its own
 // channel only; one pool-wide timer retires the workers idle for longer
-// than idleTimeout (by closing their channels), and close retires them all.
+// than idleTimeout (by closing their channels; see reap), and close
+// retires them all.
 type workerPool struct {
 	idleTimeout time.Duration
 	spawned     atomic.Int64 // workers started, for tests
@@ -39,13 +40,14 @@ type workerPool struct {
 	mu     sync.Mutex
 	idle   []idleWorker // parked workers, oldest first
 	reaper *time.Timer  // armed while idle is not empty
+	gen    uint64       // runs of reap so far
 	closed bool
 	wg     sync.WaitGroup
 }
 
 type idleWorker struct {
-	ch    chan callTask
-	since time.Time
+	ch  chan callTask
+	gen uint64 // the pool's gen when it parked
 }
 
 func newWorkerPool() *workerPool {
@@ -82,9 +84,9 @@ func (p *workerPool) work(t callTask) {
 			p.mu.Unlock()
 			return
 		}
-		p.idle = append(p.idle, idleWorker{ch: ch, since: time.Now()})
+		p.idle = append(p.idle, idleWorker{ch: ch, gen: p.gen})
 		if p.reaper == nil {
-			p.reaper = time.AfterFunc(p.idleTimeout, p.reap)
+			p.reaper = time.AfterFunc(p.idleTimeout/2, p.reap)
 		}
 		p.mu.Unlock()
 		var ok bool
@@ -94,17 +96,21 @@ func (p *workerPool) work(t callTask) {
 	}
 }
 
-// reap retires the workers parked for longer than the idle timeout and
-// re-arms itself for the oldest of the others.
+// reap retires the workers parked for at least the idle timeout. It runs
+// every half idle timeout while any worker is parked, and counts its runs
+// in gen; a worker parked when gen was g has been idle for at least one
+// idle timeout once gen reaches g+3 (and for less than one and a half).
+// Counting ticks instead of reading the clock at every park keeps
+// time.Now, which is slow on some virtual machines, off the call path.
 func (p *workerPool) reap() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	now := time.Now()
+	p.gen++
 	n := 0
-	for n < len(p.idle) && now.Sub(p.idle[n].since) >= p.idleTimeout {
+	for n < len(p.idle) && p.gen-p.idle[n].gen >= 3 {
 		close(p.idle[n].ch)
 		p.idle[n] = idleWorker{}
 		n++
@@ -114,7 +120,7 @@ func (p *workerPool) reap() {
 		p.reaper = nil
 		return
 	}
-	p.reaper = time.AfterFunc(p.idle[0].since.Add(p.idleTimeout).Sub(now), p.reap)
+	p.reaper.Reset(p.idleTimeout / 2)
 }
 
 // close retires idle workers at once and busy ones after their call, and
