@@ -220,6 +220,12 @@ type HijackCorker struct {
 	// writes its own 101 response to the hijacked connection (gorilla).
 	WriteHeaderNow bool
 
+	// WriteBufferSize, when positive, makes Hijack hand the library a new
+	// bufio.Writer of this size instead of the server's own (4 KiB), for a
+	// library that keeps the hijacked writer for the life of the
+	// connection: a smaller one costs each idle connection less memory.
+	WriteBufferSize int
+
 	// Conn is the connection Hijack returned; nil before a successful
 	// Hijack.
 	Conn *Conn
@@ -232,7 +238,8 @@ func (h *HijackCorker) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // supports http.ResponseController) and wraps it. The returned
 // bufio.ReadWriter is the server's own: its Reader still holds any bytes
 // read ahead (they precede everything read from the connection), and its
-// Writer, empty or flushed first, now writes through the Conn, so
+// Writer, empty or flushed first (or a new one, see WriteBufferSize), now
+// writes through the Conn, so
 // whatever the library writes to either reaches the network in order.
 func (h *HijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// Some libraries ask a writer with WriteHeaderNow (gin's) to send the
@@ -253,7 +260,11 @@ func (h *HijackCorker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			conn.Close()
 			return nil, nil, err
 		}
-		brw.Writer.Reset(cc)
+		if h.WriteBufferSize > 0 {
+			brw.Writer = bufio.NewWriterSize(cc, h.WriteBufferSize)
+		} else {
+			brw.Writer.Reset(cc)
+		}
 	}
 	h.Conn = cc
 	return cc, brw, nil

@@ -246,10 +246,12 @@ func TestHijackCorker(t *testing.T) {
 		gin       bool
 		headerNow bool
 		want      int
+		wbuf      int // WriteBufferSize
 	}{
-		{"plain writer", false, true, 0},
-		{"gin writer, WriteHeaderNow off", true, false, 0},
-		{"gin writer, WriteHeaderNow on", true, true, 1},
+		{"plain writer", false, true, 0, 0},
+		{"gin writer, WriteHeaderNow off", true, false, 0, 0},
+		{"gin writer, WriteHeaderNow on", true, true, 1, 0},
+		{"smaller write buffer", false, true, 0, 1024},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := &recConn{}
@@ -261,7 +263,7 @@ func TestHijackCorker(t *testing.T) {
 			if tc.gin {
 				w = ginWriter{hw}
 			}
-			h := &HijackCorker{ResponseWriter: w, WriteHeaderNow: tc.headerNow}
+			h := &HijackCorker{ResponseWriter: w, WriteHeaderNow: tc.headerNow, WriteBufferSize: tc.wbuf}
 			if h.Unwrap() != w {
 				t.Fatal("Unwrap does not return the wrapped writer")
 			}
@@ -274,6 +276,13 @@ func TestHijackCorker(t *testing.T) {
 			}
 			if conn != h.Conn || h.Conn == nil || h.Conn.Conn != rc {
 				t.Fatal("Hijack did not return and record a Conn over the hijacked connection")
+			}
+			wantSize := 4096 // bufio's default, as the server's
+			if tc.wbuf > 0 {
+				wantSize = tc.wbuf
+			}
+			if got := brw.Writer.Size(); got != wantSize {
+				t.Fatalf("hijacked writer of %d bytes, want %d", got, wantSize)
 			}
 			// What was buffered went out first; later writes go through the Conn.
 			h.Conn.Cork(time.Time{})
