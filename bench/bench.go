@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -160,6 +161,33 @@ type Result struct {
 	ServerCPU float64 `json:"server_cpu"` // CPU seconds per wall second of the server process
 	ClientCPU float64 `json:"client_cpu"` // same for the load generator process(es)
 	Err       string  `json:"error,omitempty"`
+	// Repeats holds the calls/s of every repetition of the run, in the
+	// order they ran, when it ran more than once (Config.Repeat); the
+	// other fields are those of the median one.
+	Repeats []float64 `json:"repeats,omitempty"`
+}
+
+// median returns the repetition with the median calls/s (the lower of the
+// two middle ones for an even count), with Repeats filled in; a failed
+// repetition is returned instead, so that failures are reported.
+func median(rs []Result) Result {
+	var calls []float64
+	for _, r := range rs {
+		calls = append(calls, r.CallsPerS)
+	}
+	for _, r := range rs {
+		if r.Err != "" || r.Errors > 0 {
+			r.Repeats = calls
+			return r
+		}
+	}
+	sorted := slices.Clone(rs)
+	slices.SortStableFunc(sorted, func(a, b Result) int { return cmp.Compare(a.CallsPerS, b.CallsPerS) })
+	m := sorted[(len(sorted)-1)/2]
+	if len(rs) > 1 {
+		m.Repeats = calls
+	}
+	return m
 }
 
 // Name identifies the run in tables.

@@ -41,6 +41,7 @@ func TestQuick(t *testing.T) {
 		MemInflight: 4,
 		RunTimeout:  time.Minute,
 		Log:         &log,
+		Repeat:      2,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -59,6 +60,9 @@ func TestQuick(t *testing.T) {
 	for _, r := range rep.Results {
 		if r.Calls != pointCalls(points, r.Point) {
 			t.Errorf("%s %s %s: %d calls completed, want %d", r.Point, r.Kind, r.Adapter, r.Calls, pointCalls(points, r.Point))
+		}
+		if len(r.Repeats) != cfg.Repeat {
+			t.Errorf("%s %s %s: %d repetitions, want %d", r.Point, r.Kind, r.Adapter, len(r.Repeats), cfg.Repeat)
 		}
 	}
 	if len(rep.Memory) != len(AdapterNames())+2 {

@@ -122,15 +122,21 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 	if rep.Command != "" {
 		fmt.Fprintf(w, "Command: `%s`\n\n", rep.Command)
 	}
-	fmt.Fprintln(w, "| point | run | server | calls/s | mean ms | p50 ms | p99 ms | MB/s | server CPU | client CPU |")
-	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "Each row is the median of its repetitions (by calls/s); the last column lists the calls/s of each.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| point | run | server | calls/s | mean ms | p50 ms | p99 ms | MB/s | server CPU | client CPU | calls/s of each repetition |")
+	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rep.Results {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %s | %s | %s | error: %s | | | | | | |\n", r.Point, r.Kind, r.Adapter, strings.ReplaceAll(firstLine(r.Err), "|", "/"))
+			fmt.Fprintf(w, "| %s | %s | %s | error: %s | | | | | | | |\n", r.Point, r.Kind, r.Adapter, strings.ReplaceAll(firstLine(r.Err), "|", "/"))
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.3f | %.3f | %.3f | %.1f | %.2f | %.2f |\n",
-			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU)
+		var each []string
+		for _, c := range r.Repeats {
+			each = append(each, fmt.Sprintf("%.0f", c))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.3f | %.3f | %.3f | %.1f | %.2f | %.2f | %s |\n",
+			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, strings.Join(each, ", "))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| point | adapter | go→go / echo | go→go / node→node | p99 go→go / node→node | node→go / node→node |")

@@ -32,8 +32,11 @@ type Config struct {
 	// calls each.
 	MemConns    []int
 	MemInflight int
-	RunTimeout  time.Duration // bound of one run (0: 2 minutes)
-	Log         io.Writer     // progress, may be nil
+	// Repeat runs every measurement of a point this many times (the
+	// point's runs in turn, then again) and reports the median (0: once).
+	Repeat     int
+	RunTimeout time.Duration // bound of one run (0: 2 minutes)
+	Log        io.Writer     // progress, may be nil
 }
 
 // MemResult is the server memory of one memory run.
@@ -142,18 +145,36 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			break
 		}
 		cfg.logf("== %s (%d connections, window %d per connection)", p, p.Conns(), p.PerConnWindow())
-		if cfg.Node != nil {
-			for _, t := range transports {
-				rep.add(&cfg, runNodeNode(ctx, &cfg, p, t))
+		var order []string
+		runs := map[string][]Result{}
+		record := func(r Result) {
+			cfg.logRun(r)
+			k := r.Kind + "|" + r.Adapter
+			if _, ok := runs[k]; !ok {
+				order = append(order, k)
+			}
+			runs[k] = append(runs[k], r)
+		}
+		for i := 0; i < max(cfg.Repeat, 1) && ctx.Err() == nil; i++ {
+			if cfg.Repeat > 1 {
+				cfg.logf("   -- repetition %d of %d", i+1, cfg.Repeat)
+			}
+			if cfg.Node != nil {
+				for _, t := range transports {
+					record(runNodeNode(ctx, &cfg, p, t))
+				}
+			}
+			for _, n := range names {
+				a := adapters[n]
+				if cfg.Node != nil {
+					record(runNodeGo(ctx, &cfg, p, a))
+				}
+				record(runGoGo(ctx, &cfg, p, a))
+				record(runEcho(ctx, &cfg, p, a))
 			}
 		}
-		for _, n := range names {
-			a := adapters[n]
-			if cfg.Node != nil {
-				rep.add(&cfg, runNodeGo(ctx, &cfg, p, a))
-			}
-			rep.add(&cfg, runGoGo(ctx, &cfg, p, a))
-			rep.add(&cfg, runEcho(ctx, &cfg, p, a))
+		for _, k := range order {
+			rep.Results = append(rep.Results, median(runs[k]))
 		}
 	}
 	for _, n := range cfg.MemConns {
@@ -180,10 +201,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, ctx.Err()
 }
 
-func (rep *Report) add(cfg *Config, r Result) {
+func (cfg *Config) logRun(r Result) {
 	cfg.logf("   %-9s %-8s %9.0f calls/s  mean %7.3f ms  p50 %7.3f  p99 %7.3f  %7.1f MB/s  cpu srv %.2f cli %.2f %s",
 		r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, r.Err)
-	rep.Results = append(rep.Results, r)
 }
 
 func newResult(kind string, p Point, transport, adapter string) Result {
