@@ -219,9 +219,12 @@ type transportState struct {
 	// the queue is empty.
 	closeWhenFlushed bool
 
-	// received counts the messages that arrived since the last write
-	// began; see flush.
+	// Hints for flush that more messages are about to be queued: the
+	// messages that arrived since the last write began, the peer's calls
+	// running, and (as of the last call sent) our calls awaiting answers.
 	received atomic.Int32
+	calls    atomic.Int32
+	awaiting atomic.Int32
 }
 
 // Message implements Receiver.
@@ -259,12 +262,13 @@ func (ts *transportState) enqueue(msg []byte) bool {
 // flush writes queued messages until the queue is empty. Only one goroutine
 // flushes at a time, so the transport never sees concurrent Sends.
 func (ts *transportState) flush() {
-	if _, ok := ts.t.(BatchSender); ok && ts.received.Swap(0) > 1 {
-		// Several messages arrived since the last write: the answers to
-		// other calls, or the next calls of other callers, are likely
-		// about to be queued. Let those goroutines run first, so that
-		// one write carries them all. With one call at a time this
-		// does not happen, and costs no latency.
+	if _, ok := ts.t.(BatchSender); ok && (ts.received.Swap(0) > 1 || ts.calls.Load() > 1 || ts.awaiting.Load() > 1) {
+		// Several messages arrived since the last write, or several
+		// calls are under way: the answers to other calls, or the next
+		// calls of other callers, are likely about to be queued. Let
+		// those goroutines run first, so that one write carries them
+		// all. With one call at a time this does not happen, and costs
+		// no latency.
 		runtime.Gosched()
 	}
 	for {
@@ -511,6 +515,9 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 		c.pending[id] = p
 	}
 	ts := c.currentLocked()
+	if ts != nil {
+		ts.awaiting.Store(int32(min(len(c.pending), 1<<20)))
+	}
 	writer := ts != nil && ts.enqueue(msg)
 	c.mu.Unlock()
 	if writer {
@@ -1038,12 +1045,18 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		return
 	}
 	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args}
+	if ts != nil {
+		ts.calls.Add(1) // until the answer is queued; see callTask.run
+	}
 	if c.server == nil {
 		go task.run()
 		return
 	}
 	if !c.server.startCall(task) {
 		c.sendCallback(ts, id, nil, ErrInternalAPIError)
+		if ts != nil {
+			ts.calls.Add(-1)
+		}
 	}
 }
 

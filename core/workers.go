@@ -24,6 +24,9 @@ type callTask struct {
 func (t *callTask) run() {
 	res, err := t.app.call(t.c.ctx, t.c, t.iface, t.name, t.args)
 	t.c.sendCallback(t.ts, t.id, res, err)
+	if t.ts != nil {
+		t.ts.calls.Add(-1)
+	}
 }
 
 // workerPool runs a server's incoming calls on goroutines that survive the
