@@ -154,3 +154,33 @@ func TestCallMessageAllocations(t *testing.T) {
 		t.Errorf("Parse of a typical call message makes %.0f allocations, want at most 8", allocs)
 	}
 }
+
+// BenchmarkLongString reads and writes one 100 KB string, the argument of
+// the bench/ point with 100 KB calls: plain ASCII (the bulk paths: the
+// vectorized IndexByte and word-at-a-time checks) and text with a
+// two-byte character every 10 bytes (the byte-wise path).
+func BenchmarkLongString(b *testing.B) {
+	for _, c := range []struct{ name, s string }{
+		{"ascii", strings.Repeat("abcdefghij", 10000)},
+		{"utf8", strings.Repeat("abcdefghé", 10000)},
+	} {
+		text := AppendString(nil, c.s)
+		b.Run(c.name+"/parse", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Parse(text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/write", func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			buf := make([]byte, 0, len(text))
+			for b.Loop() {
+				buf = AppendString(buf[:0], c.s)
+			}
+		})
+	}
+}
