@@ -41,6 +41,9 @@ func (e *SyntaxError) Error() string {
 // package documentation. Bytes that are not valid UTF-8 are read the way
 // Node.js decodes them, as U+FFFD.
 func Parse(data []byte) (any, error) {
+	if string(data) == "[]" {
+		return emptyArray, nil // no copy of the input either
+	}
 	return parse(string(data))
 }
 
@@ -390,16 +393,28 @@ func (p *parser) array() (any, bool) {
 			p.vArena = full[n:]
 		}
 		p.predictVals(depth, n)
+		if n == 0 {
+			return emptyArray, true
+		}
 		return out[:n:n], true
 	}
 	n = len(p.st.vals) - mark
 	p.predictVals(depth, n)
+	if n == 0 {
+		return emptyArray, true
+	}
 	out = p.allocVals(n)
 	copy(out, p.st.vals[mark:])
 	clear(p.st.vals[mark:])
 	p.st.vals = p.st.vals[:mark]
 	return out, true
 }
+
+// emptyArray is every empty array Parse returns, boxed once: boxing a
+// slice allocates, and an empty array (the results of a method that
+// returns nothing, "ok:[]") is common. It has no elements and no capacity,
+// so sharing it is safe: an append to it allocates.
+var emptyArray any = []any{}
 
 // predictVals records n as the size predicted for the next array at
 // depth, if it is at most 64 (the largest arena allocation).
