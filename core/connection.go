@@ -225,6 +225,8 @@ type transportState struct {
 	received atomic.Int32
 	calls    atomic.Int32
 	awaiting atomic.Int32
+
+	names names // used by the goroutine that delivers messages only
 }
 
 // Message implements Receiver.
@@ -542,7 +544,7 @@ func (c *Connection) sendCallback(ts *transportState, id int64, results []any, e
 	msg = append(msg, "{callback:["...)
 	msg = appendID(msg, id)
 	if err == nil {
-		body, encErr := mdsf.Append(append(msg, "],ok:"...), results)
+		body, encErr := mdsf.AppendArray(append(msg, "],ok:"...), results)
 		if encErr == nil {
 			c.sendOn(ts, append(body, '}'))
 			return
@@ -901,7 +903,7 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 		return
 	}
 	var m inMessage
-	isObject, err := parseMessage(data, &m)
+	isObject, err := parseMessage(data, &m, &ts.names)
 	if err != nil {
 		// The reference closes the connection on a message it cannot parse.
 		c.reject(ts, data, err, true)
@@ -1049,7 +1051,8 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		ts.calls.Add(1) // until the answer is queued; see callTask.run
 	}
 	if c.server == nil {
-		go task.run()
+		t := task // a copy, so that task itself does not escape
+		go t.run()
 		return
 	}
 	if !c.server.startCall(task) {

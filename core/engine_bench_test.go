@@ -168,7 +168,7 @@ func benchDecode(b *testing.B, text string) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		if ok, err := parseMessage(msg, &m); !ok || err != nil {
+		if ok, err := parseMessage(msg, &m, nil); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
 	}

@@ -26,8 +26,8 @@ type inMessage struct {
 // payload generically; anything else goes through the generic mdsf parser,
 // so both paths accept and reject exactly the same texts. A non-object
 // message yields ok == false with a nil error.
-func parseMessage(data []byte, m *inMessage) (ok bool, err error) {
-	if fastParse(data, m) {
+func parseMessage(data []byte, m *inMessage, nm *names) (ok bool, err error) {
+	if fastParse(data, m, nm) {
 		return true, nil
 	}
 	*m = inMessage{}
@@ -111,10 +111,36 @@ func scanIdent(data []byte, i int) int {
 	return j
 }
 
+// names interns the interface and method names a peer sends, so that the
+// calls of a busy connection do not allocate them again and again. It
+// keeps at most maxNames of them (a peer cannot make it grow further). A
+// nil *names interns nothing. Not safe for concurrent use: each transport
+// has its own, used by the goroutine that delivers its messages.
+type names struct{ m map[string]string }
+
+const maxNames = 64
+
+func (nm *names) intern(b []byte) string {
+	if nm == nil {
+		return string(b)
+	}
+	if s, ok := nm.m[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if nm.m == nil {
+		nm.m = make(map[string]string)
+	}
+	if len(nm.m) < maxNames {
+		nm.m[s] = s
+	}
+	return s
+}
+
 // fastParse reads the canonical shape {kind:[id(,'target')](,verb:[...])}
 // with no whitespace, comments, escapes or non-ASCII in the header; it
 // reports false for anything else, leaving the generic parser to decide.
-func fastParse(data []byte, m *inMessage) bool {
+func fastParse(data []byte, m *inMessage, nm *names) bool {
 	n := len(data)
 	if n < 6 || data[0] != '{' || data[n-1] != '}' {
 		return false
@@ -162,7 +188,7 @@ func fastParse(data []byte, m *inMessage) bool {
 		if i >= n {
 			return false
 		}
-		m.iface = string(data[start:i])
+		m.iface = nm.intern(data[start:i])
 		i++
 	}
 	if i >= n || data[i] != ']' {
@@ -196,7 +222,7 @@ func fastParse(data []byte, m *inMessage) bool {
 	if v, ok := verbs[string(name)]; ok {
 		m.verb = v
 	} else {
-		m.verb = string(name)
+		m.verb = nm.intern(name)
 	}
 	m.payload, m.hasVerb = payload, true
 	return true

@@ -1,6 +1,7 @@
 package jstp
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestFastParseAgreesWithGeneric(t *testing.T) {
 	for _, text := range messageCorpus {
 		checkFastParse(t, []byte(text))
 		var m inMessage
-		if fastParse([]byte(text), &m) {
+		if fastParse([]byte(text), &m, nil) {
 			fast++
 		}
 	}
@@ -87,8 +88,16 @@ func TestFastParseAgreesWithGeneric(t *testing.T) {
 
 func checkFastParse(t testing.TB, data []byte) {
 	var m inMessage
-	if !fastParse(data, &m) {
+	if !fastParse(data, &m, nil) {
 		return
+	}
+	// Interned names read the same.
+	var nm names
+	for range 2 {
+		var mi inMessage
+		if !fastParse(data, &mi, &nm) || mi.iface != m.iface || mi.verb != m.verb {
+			t.Fatalf("%q: with interned names %+v, without %+v", data, mi, m)
+		}
 	}
 	g, ok := genericMessage(t, data)
 	if !ok {
@@ -106,4 +115,24 @@ func FuzzFastParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastParse(t, data)
 	})
+}
+
+func TestNamesAreBounded(t *testing.T) {
+	var nm names
+	for i := range 3 * maxNames {
+		b := []byte(fmt.Sprintf("name%d", i))
+		if got := nm.intern(b); got != string(b) {
+			t.Fatalf("intern(%q) = %q", b, got)
+		}
+	}
+	if len(nm.m) != maxNames {
+		t.Fatalf("%d names kept, want %d", len(nm.m), maxNames)
+	}
+	if n := testing.AllocsPerRun(100, func() { nm.intern([]byte("name1")) }); n != 0 {
+		t.Fatalf("interning a known name allocates %v times", n)
+	}
+	var none *names
+	if got := none.intern([]byte("x")); got != "x" {
+		t.Fatalf("nil names: %q", got)
+	}
 }

@@ -626,7 +626,7 @@ func encodeArgs(dst []byte, args []any) ([]byte, error) {
 	if args == nil {
 		args = []any{}
 	}
-	return mdsf.Append(dst, args)
+	return mdsf.AppendArray(dst, args)
 }
 
 // emitPayload sends an event whose arguments are already encoded. On a

@@ -149,7 +149,14 @@ func (s *Session) dropDeliveredLocked(abs int64) {
 		s.buffer[n].msg = nil
 		n++
 	}
-	s.buffer = s.buffer[n:]
+	if n == len(s.buffer) {
+		// All delivered: keep the array from its start, so that a
+		// connection with one message out at a time does not allocate a
+		// new one for every message.
+		s.buffer = s.buffer[:0]
+	} else {
+		s.buffer = s.buffer[n:]
+	}
 	s.deliveredCount = abs
 }
 

@@ -37,6 +37,31 @@ func Append(dst []byte, v any) ([]byte, error) {
 	return appendValue(dst, v, 0)
 }
 
+// AppendArray is Append of the array vs, without boxing it into an
+// interface first (which allocates).
+func AppendArray(dst []byte, vs []any) ([]byte, error) {
+	return appendArray(dst, vs, 0)
+}
+
+func appendArray(dst []byte, x []any, depth int) ([]byte, error) {
+	if depth >= MaxDepth {
+		return dst, errTooDeep
+	}
+	dst = append(dst, '[')
+	for i, e := range x {
+		if _, u := e.(UndefinedType); !u {
+			var err error
+			if dst, err = appendValue(dst, e, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		if i != len(x)-1 {
+			dst = append(dst, ',')
+		}
+	}
+	return append(dst, ']'), nil
+}
+
 // UnsupportedValueError is returned when writing a value that has no mdsf
 // form (a channel, a function, a complex number, a map with unsupported
 // keys, or nesting deeper than MaxDepth).
@@ -76,22 +101,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return appendObject(dst, x, depth+1)
 	case []any:
-		if depth >= MaxDepth {
-			return dst, errTooDeep
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if _, u := e.(UndefinedType); !u {
-				var err error
-				if dst, err = appendValue(dst, e, depth+1); err != nil {
-					return dst, err
-				}
-			}
-			if i != len(x)-1 {
-				dst = append(dst, ',')
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, depth)
 	case UndefinedType:
 		return append(dst, "undefined"...), nil
 	case int:
