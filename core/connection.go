@@ -1234,11 +1234,12 @@ func (c *Connection) onPing(ts *transportState, id int64) {
 // before it are then known delivered, and the call waiting for the answer,
 // if any, is taken out of the pending set. An impossible id is rejected.
 func (c *Connection) answered(ts *transportState, data []byte, id int64, kind string) (*pendingCall, bool) {
-	if (id < 0) != (c.server != nil) || !c.Session().onDelivered(absID(id)) {
+	c.mu.Lock()
+	if s := c.session; (id < 0) != (c.server != nil) || s == nil || !s.onDelivered(absID(id)) {
+		c.mu.Unlock()
 		c.reject(ts, data, fmt.Errorf("%w: %s for a message never sent", ErrProtocol, kind), false)
 		return nil, false
 	}
-	c.mu.Lock()
 	p := c.pending[id]
 	if p != nil {
 		delete(c.pending, id)
