@@ -227,6 +227,8 @@ type transportState struct {
 	awaiting atomic.Int32
 
 	names names // used by the goroutine that delivers messages only
+
+	over atomic.Bool // ending || dead, for isEnding
 }
 
 // Message implements Receiver.
@@ -239,6 +241,7 @@ func (ts *transportState) Message(data []byte) {
 func (ts *transportState) Closed(err error) {
 	ts.mu.Lock()
 	ts.dead = true
+	ts.over.Store(true)
 	ts.queue = nil
 	ts.mu.Unlock()
 	close(ts.closed)
@@ -310,6 +313,7 @@ func (ts *transportState) flush() {
 		ts.spare = batch[:0]
 		if err != nil {
 			ts.dead = true
+			ts.over.Store(true)
 			ts.queue = nil
 			ts.writing = false
 			ts.mu.Unlock()
@@ -337,6 +341,7 @@ func (ts *transportState) send(msg []byte) {
 func (ts *transportState) end(final []byte) {
 	ts.mu.Lock()
 	ts.ending = true
+	ts.over.Store(true)
 	if ts.dead {
 		ts.mu.Unlock()
 		ts.t.Close()
@@ -356,11 +361,10 @@ func (ts *transportState) end(final []byte) {
 	ts.t.Close()
 }
 
-func (ts *transportState) isEnding() bool {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.ending || ts.dead
-}
+// isEnding reports whether the transport is ending or dead. It reads a
+// flag kept beside the two fields, so that the reader does not take mu
+// (which the writers hold) for every message.
+func (ts *transportState) isEnding() bool { return ts.over.Load() }
 
 // attach makes t the connection's transport and starts it.
 func (c *Connection) attach(t Transport) *transportState {
