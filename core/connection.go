@@ -1051,9 +1051,7 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		return
 	}
 	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args}
-	if ts != nil {
-		ts.calls.Add(1) // until the answer is queued; see callTask.run
-	}
+	ts.calls.Add(1) // until the answer is queued; see callTask.run
 	if c.server == nil {
 		t := task // a copy, so that task itself does not escape
 		go t.run()
@@ -1061,9 +1059,7 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 	}
 	if !c.server.startCall(task) {
 		c.sendCallback(ts, id, nil, ErrInternalAPIError)
-		if ts != nil {
-			ts.calls.Add(-1)
-		}
+		ts.calls.Add(-1)
 	}
 }
 
