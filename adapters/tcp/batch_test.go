@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -264,33 +265,88 @@ func TestCloseDuringSendBatch(t *testing.T) {
 	}
 }
 
-// TestCloseUnblocksSendBatch: a batch stuck on a peer that does not read
-// returns once Close is called.
+// stallingConn is a net.Conn whose writes stop making progress once limit
+// bytes have gone through, as those of a peer that stopped reading do when
+// the socket buffers are full. stalled is closed when a write first blocks;
+// Close unblocks it with net.ErrClosed, and a write deadline set in the
+// past with os.ErrDeadlineExceeded.
+type stallingConn struct {
+	net.Conn
+	limit     int
+	written   int // touched by the one writer only
+	stalled   chan struct{}
+	stallOnce sync.Once
+	closed    chan struct{}
+	closeOnce sync.Once
+	expired   chan struct{}
+	expOnce   sync.Once
+}
+
+func newStallingConn(c net.Conn, limit int) *stallingConn {
+	return &stallingConn{Conn: c, limit: limit, stalled: make(chan struct{}),
+		closed: make(chan struct{}), expired: make(chan struct{})}
+}
+
+func (c *stallingConn) SetWriteDeadline(d time.Time) error {
+	if !d.IsZero() && !d.After(time.Now()) {
+		c.expOnce.Do(func() { close(c.expired) })
+	}
+	return c.Conn.SetWriteDeadline(d)
+}
+
+func (c *stallingConn) Write(p []byte) (int, error) {
+	if room := c.limit - c.written; room > 0 {
+		n, err := c.Conn.Write(p[:min(room, len(p))])
+		c.written += n
+		if err != nil || n == len(p) {
+			return n, err
+		}
+		p = p[n:]
+	}
+	c.stallOnce.Do(func() { close(c.stalled) })
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	case <-c.expired:
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+func (c *stallingConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// TestCloseUnblocksSendBatch: a batch stuck in a write that makes no
+// progress returns once Close is called.
 func TestCloseUnblocksSendBatch(t *testing.T) {
 	batch := toBytes([]string{"{a:1}", strings.Repeat("z", 4<<20), "{b:2}"})
 	for _, p := range pairs {
 		t.Run(p.name, func(t *testing.T) {
 			c, s := p.make(t)
-			tr := newTransport(c, nil)
+			sc := newStallingConn(c, 64<<10)
+			tr := newTransport(sc, nil)
 			tr.writeTimeout = time.Hour
 			rec := newRecorder(t)
 			tr.Start(rec)
+			go io.Copy(io.Discard, s) // the peer reads what gets through
 			done := make(chan error, 1)
-			go func() {
-				for {
-					if err := tr.SendBatch(batch); err != nil {
-						done <- err
-						return
-					}
-				}
-			}()
-			// No event says "the write is stuck in the kernel": give the 4 MiB
-			// batch a moment to fill the socket buffers. The assertion holds
-			// whether Close lands before or during the stuck write.
-			time.Sleep(10 * time.Millisecond)
+			go func() { done <- tr.SendBatch(batch) }()
+			select {
+			case <-sc.stalled:
+			case err := <-done:
+				t.Fatalf("SendBatch returned %v before its write stalled", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the write did not stall within 10 s")
+			}
 			tr.Close()
-			if err := <-done; !errors.Is(err, jstp.ErrTransportClosed) {
-				t.Fatalf("SendBatch: %v, want ErrTransportClosed", err)
+			select {
+			case err := <-done:
+				if !errors.Is(err, jstp.ErrTransportClosed) {
+					t.Fatalf("SendBatch: %v, want ErrTransportClosed", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("SendBatch still blocked 10 s after Close")
 			}
 			s.Close()
 			rec.wait(t)
