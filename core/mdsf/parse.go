@@ -106,12 +106,8 @@ type parser struct {
 	st     *scratch
 	boxes  *boxCache          // nil for small inputs
 	shapes *[predDepth]Object // nil for small inputs
-	vArena []any
-	mArena []Member
-	vChunk int
-	mChunk int
-	vSeq   int // allocVals calls that took arena space
-	mSeq   int // allocMems calls that took arena space
+	vals   arena[any]         // array elements
+	mems   arena[Member]      // object members
 
 	// For large inputs (predict set), arrays and objects are written
 	// straight into arena space sized like the last array or object
@@ -126,14 +122,18 @@ type parser struct {
 const predDepth = 32
 
 func parse(s string) (any, error) {
-	p := parser{s: s}
+	p := parser{
+		s:    s,
+		vals: arena[any]{minChunk: 16, maxChunk: 1024, maxAlloc: 64},
+		mems: arena[Member]{minChunk: 8, maxChunk: 512, maxAlloc: 32},
+	}
 	if len(s) <= 4096 {
 		// Size the first arena chunks from an upper bound on the number
 		// of array elements and object members, so that a typical message
 		// needs one chunk of each.
 		commas := strings.Count(s, ",")
-		p.vChunk = min(commas+strings.Count(s, "[")+1, 256)
-		p.mChunk = min(commas+strings.Count(s, "{")+1, 128)
+		p.vals.chunk = min(commas+strings.Count(s, "[")+1, 256)
+		p.mems.chunk = min(commas+strings.Count(s, "{")+1, 128)
 	}
 	p.st = scratchPool.Get().(*scratch)
 	if len(s) >= boxMinInput {
@@ -338,8 +338,8 @@ func (p *parser) array() (any, bool) {
 	var out, full []any
 	n, seq, direct := 0, 0, false
 	if p.predict && depth < predDepth && p.predV[depth] > 0 {
-		out, full = p.allocValsFrom(int(p.predV[depth]))
-		seq, direct = p.vSeq, true
+		out, full = p.vals.allocFrom(int(p.predV[depth]))
+		seq, direct = p.vals.seq, true
 	}
 	mark := len(p.st.vals)
 	for {
@@ -372,9 +372,7 @@ func (p *parser) array() (any, bool) {
 			mark = len(p.st.vals)
 			p.st.vals = append(append(p.st.vals, out[:n]...), v)
 			clear(out)
-			if p.vSeq == seq {
-				p.vArena = full
-			}
+			p.vals.giveBack(full, 0, seq)
 		}
 		if !p.clutter() {
 			return nil, false
@@ -389,8 +387,8 @@ func (p *parser) array() (any, bool) {
 	p.i++ // ']'
 	p.depth--
 	if direct {
-		if n < len(out) && p.vSeq == seq {
-			p.vArena = full[n:]
+		if n < len(out) {
+			p.vals.giveBack(full, n, seq)
 		}
 		p.predictVals(depth, n)
 		if n == 0 {
@@ -403,7 +401,7 @@ func (p *parser) array() (any, bool) {
 	if n == 0 {
 		return emptyArray, true
 	}
-	out = p.allocVals(n)
+	out = p.vals.alloc(n)
 	copy(out, p.st.vals[mark:])
 	clear(p.st.vals[mark:])
 	p.st.vals = p.st.vals[:mark]
@@ -425,78 +423,6 @@ func (p *parser) predictVals(depth, n int) {
 		}
 		p.predV[depth] = uint8(n)
 	}
-}
-
-// allocValsFrom is allocVals for 0 < n <= 64 that also returns the arena
-// space starting at the result.
-func (p *parser) allocValsFrom(n int) (out, full []any) {
-	if n > len(p.vArena) {
-		p.valsChunk(n)
-	}
-	full = p.vArena
-	p.vArena = full[n:]
-	p.vSeq++
-	return full[:n:n], full
-}
-
-func (p *parser) allocVals(n int) []any {
-	if n == 0 {
-		return []any{}
-	}
-	if n > len(p.vArena) {
-		if n > 64 {
-			return make([]any, n)
-		}
-		p.valsChunk(n)
-	}
-	out := p.vArena[:n:n]
-	p.vArena = p.vArena[n:]
-	p.vSeq++
-	return out
-}
-
-// valsChunk starts a new arena chunk for values with room for n.
-func (p *parser) valsChunk(n int) {
-	if p.vArena != nil || p.vChunk == 0 {
-		p.vChunk = min(max(2*p.vChunk, 16), 1024)
-	}
-	p.vArena = make([]any, max(p.vChunk, n))
-}
-
-// allocMemsFrom is allocMems for 0 < n <= 32 that also returns the arena
-// space starting at the result.
-func (p *parser) allocMemsFrom(n int) (out, full []Member) {
-	if n > len(p.mArena) {
-		p.memsChunk(n)
-	}
-	full = p.mArena
-	p.mArena = full[n:]
-	p.mSeq++
-	return full[:n:n], full
-}
-
-func (p *parser) allocMems(n int) []Member {
-	if n == 0 {
-		return Object{}
-	}
-	if n > len(p.mArena) {
-		if n > 32 {
-			return make([]Member, n)
-		}
-		p.memsChunk(n)
-	}
-	out := p.mArena[:n:n]
-	p.mArena = p.mArena[n:]
-	p.mSeq++
-	return out
-}
-
-// memsChunk starts a new arena chunk for members with room for n.
-func (p *parser) memsChunk(n int) {
-	if p.mArena != nil || p.mChunk == 0 {
-		p.mChunk = min(max(2*p.mChunk, 8), 512)
-	}
-	p.mArena = make([]Member, max(p.mChunk, n))
 }
 
 func isIdentStart(c byte) bool {
@@ -529,8 +455,8 @@ func (p *parser) object() (any, bool) {
 	n, seq, direct := 0, 0, false
 	if p.predict && depth < predDepth && len(p.shapes[depth]) > 0 {
 		shape = p.shapes[depth]
-		out, full = p.allocMemsFrom(len(shape))
-		seq, direct = p.mSeq, true
+		out, full = p.mems.allocFrom(len(shape))
+		seq, direct = p.mems.seq, true
 	}
 	sameShape := direct
 	mark := len(p.st.mems)
@@ -593,9 +519,7 @@ func (p *parser) object() (any, bool) {
 				p.st.mems = append(append(p.st.mems, out[:n]...), Member{Key: key, Value: v})
 				hasIndex = hasIndex || isIndexKey(key)
 				clear(out)
-				if p.mSeq == seq {
-					p.mArena = full
-				}
+				p.mems.giveBack(full, 0, seq)
 			}
 		}
 		if !p.clutter() {
@@ -626,12 +550,12 @@ func (p *parser) object() (any, bool) {
 		orderIndexKeys(mems)
 	}
 	if direct {
-		if len(mems) < len(out) && p.mSeq == seq {
-			p.mArena = full[len(mems):]
+		if len(mems) < len(out) {
+			p.mems.giveBack(full, len(mems), seq)
 		}
 		out = mems[:len(mems):len(mems)]
 	} else {
-		out = p.allocMems(len(mems))
+		out = p.mems.alloc(len(mems))
 		copy(out, mems)
 		clear(p.st.mems[mark:])
 		p.st.mems = p.st.mems[:mark]
