@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Node != nil {
 		rep.Node = cfg.Node.Version + ", @metarhia/jstp 2.3.0 (JavaScript parser: the native addon is not built)"
 	} else {
-		rep.Notes = append(rep.Notes, "Node runs skipped: "+ErrNoNode.Error())
+		rep.Notes = append(rep.Notes, "Node runs skipped: none was configured (jstpbench -no-node)")
 	}
 	for _, n := range names {
 		if a := adapters[n]; a.Note != "" {
