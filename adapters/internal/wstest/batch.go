@@ -6,10 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	jstp "github.com/jstp-go/jstp/core"
 )
@@ -158,12 +156,7 @@ func (a BatchAdapter) CheckBatchFrames(t *testing.T) {
 		var writes atomic.Int64
 		url, peers := RawListen(t, a.Subprotocol)
 		tr, _ := a.Dial(t, url, nil, &writes)
-		var peer *RawPeer
-		select {
-		case peer = <-peers:
-		case <-time.After(WaitLimit):
-			t.Fatal("no connection")
-		}
+		peer := AcceptPeer(t, peers)
 		defer peer.Conn.Close()
 		check(t, tr.(jstp.BatchSender), peer, &writes)
 	})
@@ -188,44 +181,7 @@ func (a BatchAdapter) CheckSendBatchCloseConcurrent(t *testing.T) {
 	}()
 
 	batch := append(RepeatMsgs(50, 100), Pattern(3*a.MaxFrameSize/2))
-	var wg sync.WaitGroup
-	wg.Add(3)
-	sendErr := make(chan error, 1)
-	started := make(chan struct{})
-	go func() {
-		defer wg.Done()
-		for i := 0; ; i++ {
-			if i == 1 {
-				close(started)
-			}
-			if err := bs.SendBatch(batch); err != nil {
-				if i < 1 {
-					close(started)
-				}
-				sendErr <- err
-				return
-			}
-		}
-	}()
-	<-started
-	for range 2 {
-		go func() {
-			defer wg.Done()
-			if err := tr.Close(); err != nil {
-				t.Errorf("Close: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := <-sendErr; !errors.Is(err, jstp.ErrTransportClosed) {
-		t.Fatalf("SendBatch during Close: %v, want ErrTransportClosed", err)
-	}
-	if err := rec.WaitClosed(t); err != nil {
-		t.Fatalf("client Closed(%v), want nil", err)
-	}
-	if err := s.Rec.WaitClosed(t); err != nil {
-		t.Fatalf("server Closed(%v), want nil", err)
-	}
+	closeDuringSends(t, tr, rec, s, func() error { return bs.SendBatch(batch) }, "SendBatch during Close", true)
 	if err := bs.SendBatch(batch[:2]); !errors.Is(err, jstp.ErrTransportClosed) {
 		t.Fatalf("SendBatch after Close: %v, want ErrTransportClosed", err)
 	}

@@ -129,6 +129,19 @@ func RawListen(t testing.TB, subprotocol string) (url string, peers <-chan *RawP
 	return "ws://" + l.Addr().String() + "/", ch
 }
 
+// AcceptPeer returns the peer RawListen hands over on peers, failing t if
+// none arrives within WaitLimit.
+func AcceptPeer(t testing.TB, peers <-chan *RawPeer) *RawPeer {
+	t.Helper()
+	select {
+	case p := <-peers:
+		return p
+	case <-time.After(WaitLimit):
+		t.Fatal("no connection")
+		return nil
+	}
+}
+
 // WriteFrame writes f, masked if the peer is a client.
 func (p *RawPeer) WriteFrame(f Frame) error {
 	return p.WriteHeader(f.Fin, f.Opcode, len(f.Payload), f.Payload)
