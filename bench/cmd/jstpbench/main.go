@@ -29,7 +29,7 @@ func main() {
 	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
 	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
 	clientProfile := flag.String("client-profile", "", "file for a CPU profile of this process, which runs the Go load generator (and the echo clients)")
-	repeat := flag.Int("repeat", 3, "run every measurement of a point this many times and report the median")
+	repeat := flag.Int("repeat", 5, "run every measurement of a point this many times and report the median")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
 	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
 	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
