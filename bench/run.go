@@ -25,8 +25,15 @@ type Config struct {
 	Node     *NodeEnv // nil: the Node runs are skipped (reported as such)
 	Dir      string   // scratch directory: Unix sockets, profiles
 	// ProfileDir, when set, receives a CPU profile of the Go server of
-	// every go→go run: <adapter>-<point>.pprof.
+	// every go→go run, <adapter>-<point>.pprof, and of every node→go run,
+	// nodego-<adapter>-<point>.pprof (a later repetition overwrites an
+	// earlier one).
 	ProfileDir string
+	// ServerEnv holds NAME=value settings added to the environment of
+	// every Go server (the jstp-go servers and the echo servers), e.g.
+	// GOGC=400 or GOMAXPROCS=1, for experiments; the load generator in
+	// this process does not get them.
+	ServerEnv []string
 	// MemConns lists the idle-connection counts of the memory runs (none:
 	// no memory runs); MemInflight is how many of them then carry 10 held
 	// calls each.
@@ -128,6 +135,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Node = cfg.Node.Version + ", @metarhia/jstp 2.3.0 (JavaScript parser: the native addon is not built)"
 	} else {
 		rep.Notes = append(rep.Notes, "Node runs skipped: none was configured (jstpbench -no-node)")
+	}
+	if len(cfg.ServerEnv) > 0 {
+		rep.Notes = append(rep.Notes, "Go servers ran with "+strings.Join(cfg.ServerEnv, " ")+" (not the defaults)")
 	}
 	for _, n := range names {
 		if a := adapters[n]; a.Note != "" {
@@ -272,7 +282,7 @@ func nodeLoad(cfg *Config, p Point, transport string, srv *goServer, r *Result) 
 
 func runNodeGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 	r := newResult(KindNodeGo, p, a.Transport, a.Name)
-	srv, err := startGoServer("jstp", a, 0, "", cfg.Dir)
+	srv, err := startGoServer(cfg, "jstp", a, 0, cfg.profileFile("nodego-", a, p))
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -282,17 +292,22 @@ func runNodeGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 	return r
 }
 
+// profileFile names the CPU profile of a Go server's run at p, or is empty
+// when no profiles were asked for: <prefix><adapter>-<point>.pprof.
+func (cfg *Config) profileFile(prefix string, a *Adapter, p Point) string {
+	if cfg.ProfileDir == "" {
+		return ""
+	}
+	return filepath.Join(cfg.ProfileDir, prefix+a.Name+"-"+pointFile(p)+".pprof")
+}
+
 func pointFile(p Point) string {
 	return strings.NewReplacer(" ", "", ":", "").Replace(p.String())
 }
 
 func runGoGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 	r := newResult(KindGoGo, p, a.Transport, a.Name)
-	profile := ""
-	if cfg.ProfileDir != "" {
-		profile = filepath.Join(cfg.ProfileDir, a.Name+"-"+pointFile(p)+".pprof")
-	}
-	srv, err := startGoServer("jstp", a, 0, profile, cfg.Dir)
+	srv, err := startGoServer(cfg, "jstp", a, 0, cfg.profileFile("", a, p))
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -311,7 +326,7 @@ func runGoGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 
 func runEcho(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
 	r := newResult(KindEcho, p, a.Transport, a.Name)
-	srv, err := startGoServer("echo", a, ackSize, "", cfg.Dir)
+	srv, err := startGoServer(cfg, "echo", a, ackSize, "")
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -363,7 +378,7 @@ func runMemory(ctx context.Context, cfg *Config, server string, n int) MemResult
 		}
 	} else {
 		a := adapters[server]
-		srv, err = startGoServer("jstp", a, 0, "", cfg.Dir)
+		srv, err = startGoServer(cfg, "jstp", a, 0, "")
 		dial = a.Dial
 		if a.Transport == "unix" {
 			dial = func(addr string, _ net.IP) jstp.Dialer { return a.Dial(addr, nil) }

@@ -159,8 +159,9 @@ type goServer struct {
 }
 
 // startGoServer starts this binary again as a server of the given kind
-// ("jstp" or "echo") over adapter a.
-func startGoServer(kind string, a *Adapter, ack int, profile, dir string) (*goServer, error) {
+// ("jstp" or "echo") over adapter a, with cfg's scratch directory and
+// server environment.
+func startGoServer(cfg *Config, kind string, a *Adapter, ack int, profile string) (*goServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -169,13 +170,14 @@ func startGoServer(kind string, a *Adapter, ack int, profile, dir string) (*goSe
 	cmd.Env = append(os.Environ(),
 		envServe+"="+kind+":"+a.Name,
 		envAck+"="+strconv.Itoa(ack),
-		envDir+"="+dir,
+		envDir+"="+cfg.Dir,
 		// A race-enabled server would otherwise linger 1 s when it ends.
 		"GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"),
 	)
 	if profile != "" {
 		cmd.Env = append(cmd.Env, envProfile+"="+profile)
 	}
+	cmd.Env = append(cmd.Env, cfg.ServerEnv...) // last, so that they win
 	c, err := startChild("go "+kind+" server ("+a.Name+")", cmd)
 	if err != nil {
 		return nil, err

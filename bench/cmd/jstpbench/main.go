@@ -27,10 +27,11 @@ func main() {
 	out := flag.String("out", "bench/results", "directory for results.json and results.md, relative to the repository root (empty: none)")
 	mem := flag.String("mem", "10000", `idle connection counts of the memory runs, comma-separated ("" or 0: none)`)
 	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
-	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go runs")
+	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go and node→go runs")
 	clientProfile := flag.String("client-profile", "", "file for a CPU profile of this process, which runs the Go load generator (and the echo clients)")
 	repeat := flag.Int("repeat", 5, "run every measurement of a point this many times and report the median")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
+	serverEnv := flag.String("server-env", "", `comma-separated NAME=value settings for the Go servers only, e.g. "GOGC=400,GOMAXPROCS=1" (noted in the report)`)
 	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
 	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
@@ -59,6 +60,14 @@ func main() {
 				fail(err)
 			}
 			cfg.Points = append(cfg.Points, p)
+		}
+	}
+	if *serverEnv != "" {
+		for _, kv := range strings.Split(*serverEnv, ",") {
+			if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+				fail(fmt.Errorf("-server-env: %q is not NAME=value", kv))
+			}
+			cfg.ServerEnv = append(cfg.ServerEnv, kv)
 		}
 	}
 	if *adapterList != "" {
