@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,52 @@ func TestQuick(t *testing.T) {
 	}
 	if err := rep.Save(t.TempDir()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestServerEnv: -server-env settings reach the Go server's process, after
+// (so over) the benchmark's own, and not the load generator's; a report
+// made with them says so.
+func TestServerEnv(t *testing.T) {
+	const mark = "JSTPBENCH_TEST_MARK"
+	cfg := &Config{Dir: t.TempDir(), ServerEnv: []string{mark + "=42", envAck + "=7"}}
+	srv, err := startGoServer(cfg, "echo", adapters["tcp"], 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.stop(10 * time.Second) })
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", srv.pid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Split(string(raw), "\x00")
+	if !slices.Contains(env, mark+"=42") {
+		t.Errorf("the server's environment lacks %s=42", mark)
+	}
+	if last := slices.Index(env, envAck+"=7"); last < 0 || slices.Index(env, envAck+"=3") > last {
+		t.Errorf("%s=7 from ServerEnv does not come after the benchmark's %s=3", envAck, envAck)
+	}
+	if _, ok := os.LookupEnv(mark); ok {
+		t.Errorf("%s leaked into the benchmark's own process", mark)
+	}
+
+	rep, err := Run(context.Background(), Config{Dir: t.TempDir(), ServerEnv: []string{mark + "=42"}, Adapters: []string{"tcp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, mark+"=42") }) {
+		t.Errorf("report notes %q do not mention the server environment", rep.Notes)
+	}
+}
+
+func TestProfileFile(t *testing.T) {
+	p := Point{W: 1, C: 100, R: 1000, S: 10}
+	if got := (&Config{}).profileFile("nodego-", adapters["tcp"], p); got != "" {
+		t.Errorf("no ProfileDir: got %q", got)
+	}
+	got := (&Config{ProfileDir: "/x"}).profileFile("nodego-", adapters["gorilla"], p)
+	if want := "/x/nodego-gorilla-W1C100R1000S10.pprof"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
