@@ -5,6 +5,7 @@ package gobwas
 import (
 	"errors"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"syscall"
@@ -16,7 +17,14 @@ const pollSupported = true
 // poller drives the reads of many server-side connections from one epoll
 // instance, so that an idle connection holds no goroutine and no buffer.
 //
-// One goroutine waits in epoll_wait. Each socket is registered with
+// One goroutine waits for events. It does not block in epoll_wait, which
+// would keep its P (the Go scheduler's processor) tied up in the system
+// call until the runtime takes it back, tens of microseconds to
+// milliseconds later: with GOMAXPROCS=1 every message would wait that
+// long. Instead the epoll descriptor, itself pollable, is handed to Go's
+// own network poller: the goroutine asks epoll_wait for events without
+// waiting and parks in the network poller, holding no P, when there are
+// none. Each socket is registered with
 // EPOLLONESHOT: when it becomes readable it is disarmed and handed to a
 // worker, which reads what is there (into a buffer it borrows only for the
 // turn), delivers complete messages in order, and rearms it. ONESHOT is what
@@ -28,7 +36,9 @@ const pollSupported = true
 // connection cannot delay the others.
 type poller struct {
 	epfd  int
-	wakeR int // read end of a pipe that stops the wait loop
+	epf   *os.File        // owns epfd; registered with Go's network poller
+	eprc  syscall.RawConn // epf's, for waiting until epfd has events
+	wakeR int             // read end of a pipe that stops the wait loop
 	wakeW int
 
 	mu     sync.Mutex
@@ -71,8 +81,26 @@ func newPoller(workers int) (*poller, error) {
 		syscall.Close(pfd[1])
 		return nil, err
 	}
+	// A non-blocking descriptor given to os.NewFile is registered with
+	// the network poller.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(pfd[0])
+		syscall.Close(pfd[1])
+		return nil, err
+	}
+	epf := os.NewFile(uintptr(epfd), "epoll")
+	eprc, err := epf.SyscallConn()
+	if err != nil {
+		epf.Close()
+		syscall.Close(pfd[0])
+		syscall.Close(pfd[1])
+		return nil, err
+	}
 	p := &poller{
 		epfd:     epfd,
+		epf:      epf,
+		eprc:     eprc,
 		wakeR:    pfd[0],
 		wakeW:    pfd[1],
 		conns:    make(map[uint64]*Transport),
@@ -189,11 +217,22 @@ func (p *poller) loop() {
 	defer close(p.loopDone)
 	events := make([]syscall.EpollEvent, 128)
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if err != nil {
-			if err == syscall.EINTR {
-				continue
+		var n int
+		var werr error
+		// Read calls the function before every wait, so events pending
+		// when the loop comes back here are taken at once.
+		err := p.eprc.Read(func(uintptr) bool {
+			for {
+				n, werr = syscall.EpollWait(p.epfd, events, 0)
+				if werr != syscall.EINTR {
+					return n > 0 || werr != nil
+				}
 			}
+		})
+		if err == nil {
+			err = werr
+		}
+		if err != nil {
 			// EBADF and the like: the poller is unusable.
 			p.failAll(err)
 			return
@@ -251,7 +290,7 @@ func (p *poller) stop() {
 	// closed safely.
 	close(p.work)
 	p.wg.Wait()
-	syscall.Close(p.epfd)
+	p.epf.Close() // and with it epfd
 	syscall.Close(p.wakeR)
 	syscall.Close(p.wakeW)
 }
