@@ -1,6 +1,7 @@
 package jstp
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 
@@ -140,6 +141,8 @@ func (nm *names) intern(b []byte) string {
 // fastParse reads the canonical shape {kind:[id(,'target')](,verb:[...])}
 // with no whitespace, comments, escapes or non-ASCII in the header; it
 // reports false for anything else, leaving the generic parser to decide.
+var lineComment = []byte("//")
+
 func fastParse(data []byte, m *inMessage, nm *names) bool {
 	n := len(data)
 	if n < 6 || data[0] != '{' || data[n-1] != '}' {
@@ -213,6 +216,13 @@ func fastParse(data []byte, m *inMessage, nm *names) bool {
 	i = k + 1
 	// The payload must be an array closing right before the final brace.
 	if data[i] != '[' || data[n-2] != ']' {
+		return false
+	}
+	// A line comment that runs to the end of the payload ("[]//]") would
+	// pass as trailing clutter when the payload is parsed alone, but in
+	// the whole message it swallows the closing brace too: a payload with
+	// "//" in it is left to the generic parser.
+	if bytes.Contains(data[i:n-1], lineComment) {
 		return false
 	}
 	payload, err := mdsf.Parse(data[i : n-1])
