@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -732,4 +733,42 @@ func TestServerClose(t *testing.T) {
 		t.Fatalf("read: %v", err)
 	}
 	sv.rec.waitClosed(t)
+}
+
+// TestManyConnectionsReadyAtOnce: messages sent on many poller-driven
+// connections at once, more than one epoll_wait returns (128), all arrive,
+// in order per connection, with the default GOMAXPROCS and with one P
+// (where a loop that kept its P in a blocking wait would stall the rest).
+func TestManyConnectionsReadyAtOnce(t *testing.T) {
+	if !pollSupported {
+		t.Skip("no epoll on this system")
+	}
+	for _, procs := range []int{0, 1} {
+		t.Run(fmt.Sprintf("GOMAXPROCS=%d", procs), func(t *testing.T) {
+			if procs > 0 {
+				prev := runtime.GOMAXPROCS(procs)
+				t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+			}
+			const n, rounds = 300, 3
+			_, eng, url := startServer(t, nil)
+			ncs := make([]net.Conn, n)
+			svs := make([]served, n)
+			for i := range ncs {
+				ncs[i] = dialRaw(t, url, ws.Dialer{})
+				svs[i] = eng.next(t)
+			}
+			for r := range rounds {
+				for i, nc := range ncs {
+					writeRaw(t, nc, frame(ws.OpText, true, fmt.Appendf(nil, "{m:[%d,%d]}", i, r), true))
+				}
+			}
+			for r := range rounds {
+				for i, sv := range svs {
+					if got, want := string(sv.rec.next(t)), fmt.Sprintf("{m:[%d,%d]}", i, r); got != want {
+						t.Fatalf("connection %d: got %q, want %q", i, got, want)
+					}
+				}
+			}
+		})
+	}
 }
