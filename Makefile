@@ -16,12 +16,14 @@ run:
 	$(GO) build -o bin/jstp-example ./example/cmd/jstp-example
 	./bin/jstp-example
 
-## test: every module's tests with the race detector
+## test: every module's tests with the race detector (and mdsf once more without its assembly)
 test:
 	@failed=""; for m in $(MODULES); do \
 		echo "=== $$m"; \
 		(cd $$m && $(GO) test $(TESTFLAGS) ./...) || failed="$$failed $$m"; \
 	done; \
+	echo "=== core/mdsf without its assembly (-tags purego)"; \
+	(cd core && $(GO) test $(TESTFLAGS) -tags purego ./mdsf) || failed="$$failed core/mdsf(purego)"; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi; \
 	echo "all modules passed"
 
@@ -37,6 +39,7 @@ standalone:
 fuzz:
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzSplitter$$' -fuzztime $(FUZZTIME) ./mdsf
+	cd core && $(GO) test -run '^$$' -fuzz '^FuzzScanners$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzLargeInputMode$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzFastParse$$' -fuzztime $(FUZZTIME) .
 

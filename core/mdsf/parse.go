@@ -669,11 +669,13 @@ func (p *parser) strScan() (raw string, dec []byte, decoded, ok bool) {
 	q := s[p.i]
 	start := p.i + 1
 	i := start
-	if len(s)-start > bulkMin {
-		// A long string (or a long rest of the input): the first bytes
-		// decide. When they are plain, find the closing quote with the
-		// vectorized IndexByte and check the body with two more fast
-		// scans; anything unusual goes the byte-wise way below.
+	if vecMin == math.MaxInt && len(s)-start > bulkMin {
+		// A long string (or a long rest of the input), where skipPlain
+		// has no vector code: the first bytes decide. When they are
+		// plain, find the closing quote with the vectorized IndexByte
+		// and check the body with two more fast scans; anything unusual
+		// goes the byte-wise way below. With vector code, skipPlain's
+		// one pass is faster than these three.
 		if j := skipPlain(s[:start+bulkMin], start); j == start+bulkMin {
 			if n := strings.IndexByte(s[j:], q); n >= 0 {
 				body := s[start : j+n]

@@ -47,6 +47,7 @@ func writeStops(w uint64) uint64 {
 // skipPlain returns the index of the first byte at or after i in s that
 // strStop marks, or len(s).
 func skipPlain(s string, i int) int {
+	vec := len(s)-i >= vecMin
 	for ; len(s)-i >= 16; i += 16 {
 		a, b := parseStops(load64(s[i:])), parseStops(load64(s[i+8:]))
 		if a|b != 0 {
@@ -54,6 +55,13 @@ func skipPlain(s string, i int) int {
 				return i + bits.TrailingZeros64(a)>>3
 			}
 			return i + 8 + bits.TrailingZeros64(b)>>3
+		}
+		if vec {
+			// Sixteen plain bytes: the run is probably long, and the
+			// vector code goes on faster (text with a stop every few
+			// bytes never gets here). The loop's step adds the 16.
+			vec = false
+			i += vecStops(s[i+16:], 0)
 		}
 	}
 	if len(s)-i >= 8 {
@@ -75,11 +83,15 @@ func skipPlain(s string, i int) int {
 func ctrlOrHigh(w uint64) uint64 { return ((w - 0x20*swarLo) | w) & swarHi }
 
 // verbatimASCII reports whether AppendString writes s as it is because
-// s holds no quote, backslash, control character or non-ASCII byte. It
-// looks for the three special bytes with the vectorized IndexByte and
-// for the others a word at a time, which is faster on long strings than
-// testing every class in one pass.
+// s holds no quote, backslash, control character or non-ASCII byte. With
+// vector code (vecStops) that is one pass over s. Without it, the three
+// special bytes are looked for with the vectorized IndexByte and the
+// others a word at a time, which is faster on long strings than testing
+// every class in one pass of word-at-a-time code.
 func verbatimASCII(s string) bool {
+	if len(s) >= vecMin {
+		return skipVerbatim(s, 0) == len(s)
+	}
 	if strings.IndexByte(s, '\'') >= 0 || strings.IndexByte(s, '"') >= 0 || strings.IndexByte(s, '\\') >= 0 {
 		return false
 	}
@@ -100,6 +112,7 @@ func verbatimASCII(s string) bool {
 // skipVerbatim returns the index of the first byte at or after i in s that
 // AppendString must look at (see writeStops), or len(s).
 func skipVerbatim(s string, i int) int {
+	vec := len(s)-i >= vecMin
 	for ; len(s)-i >= 16; i += 16 {
 		a, b := writeStops(load64(s[i:])), writeStops(load64(s[i+8:]))
 		if a|b != 0 {
@@ -107,6 +120,13 @@ func skipVerbatim(s string, i int) int {
 				return i + bits.TrailingZeros64(a)>>3
 			}
 			return i + 8 + bits.TrailingZeros64(b)>>3
+		}
+		if vec {
+			// Sixteen plain bytes: the run is probably long, and the
+			// vector code goes on faster (text with a stop every few
+			// bytes never gets here). The loop's step adds the 16.
+			vec = false
+			i += vecStops(s[i+16:], 0x20)
 		}
 	}
 	if len(s)-i >= 8 {

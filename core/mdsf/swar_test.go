@@ -1,7 +1,9 @@
 package mdsf
 
 import (
+	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -42,6 +44,98 @@ func TestSkipPlainEveryByte(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSkipPlainLong does the same for strings long enough to take the
+// vector path (vecStops) where there is one: every byte value at every
+// position of strings of up to 80 bytes, after start offsets that put it in
+// the first, a middle and the last 16-byte block or in the tail.
+func TestSkipPlainLong(t *testing.T) {
+	for n := 16; n <= 80; n++ {
+		for pos := 0; pos < n; pos++ {
+			for b := 0; b < 256; b++ {
+				buf := []byte(strings.Repeat("a", n))
+				buf[pos] = byte(b)
+				s := string(buf)
+				for _, start := range []int{0, 1, 15, 16, 17, pos, n - 33, n - 32, n - 31} {
+					if start < 0 || start > n {
+						continue
+					}
+					if got, want := skipPlain(s, start), naiveSkipPlain(s, start); got != want {
+						t.Fatalf("skipPlain(%q, %d) = %d, want %d", s, start, got, want)
+					}
+					if got, want := skipVerbatim(s, start), naiveSkipVerbatim(s, start); got != want {
+						t.Fatalf("skipVerbatim(%q, %d) = %d, want %d", s, start, got, want)
+					}
+				}
+				if got, want := verbatimASCII(s), naiveSkipVerbatim(s, 0) == n; got != want {
+					t.Fatalf("verbatimASCII(%q) = %v, want %v", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestVecStops checks the vector scanner itself, where there is one: the
+// index it returns has no stop byte before it and is either the first stop
+// or the end of the whole 16-byte blocks, for both limits, with one or two
+// stops in strings of up to 70 bytes.
+func TestVecStops(t *testing.T) {
+	if vecMin == math.MaxInt {
+		t.Skip("no vector code for " + runtime.GOARCH + " (or built with purego)")
+	}
+	isStop := func(c byte, lim int8) bool {
+		return c == '\'' || c == '"' || c == '\\' || int8(c) < lim
+	}
+	check := func(s string, lim int8) {
+		t.Helper()
+		want := len(s) &^ 15
+		for i := 0; i < want; i++ {
+			if isStop(s[i], lim) {
+				want = i
+				break
+			}
+		}
+		if got := vecStops(s, lim); got != want {
+			t.Fatalf("vecStops(%q, %#x) = %d, want %d", s, lim, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n <= 70; n++ {
+		for pos := 0; pos < n; pos++ {
+			for b := 0; b < 256; b++ {
+				buf := []byte(strings.Repeat("z", n))
+				buf[pos] = byte(b)
+				if r.IntN(2) == 0 {
+					buf[r.IntN(n)] = byte(r.IntN(256))
+				}
+				for _, lim := range []int8{0, 0x20} {
+					check(string(buf), lim)
+				}
+			}
+		}
+	}
+}
+
+// FuzzScanners compares the string scanners with the byte tables they
+// stand for on any input and start offset.
+func FuzzScanners(f *testing.F) {
+	f.Add([]byte(strings.Repeat("a", 40)+"'"+strings.Repeat("b", 30)), uint8(3))
+	f.Add([]byte(strings.Repeat("\x7f ", 20)+"\x1f"), uint8(0))
+	f.Add([]byte(strings.Repeat("é", 40)), uint8(17))
+	f.Fuzz(func(t *testing.T, data []byte, start uint8) {
+		s := string(data)
+		i := min(int(start), len(s))
+		if got, want := skipPlain(s, i), naiveSkipPlain(s, i); got != want {
+			t.Fatalf("skipPlain(%q, %d) = %d, want %d", s, i, got, want)
+		}
+		if got, want := skipVerbatim(s, i), naiveSkipVerbatim(s, i); got != want {
+			t.Fatalf("skipVerbatim(%q, %d) = %d, want %d", s, i, got, want)
+		}
+		if got, want := verbatimASCII(s), naiveSkipVerbatim(s, 0) == len(s); got != want {
+			t.Fatalf("verbatimASCII(%q) = %v, want %v", s, got, want)
+		}
+	})
 }
 
 // TestSkipPlainRandom checks words holding several stop bytes at once
