@@ -385,7 +385,7 @@ type tap struct {
 }
 
 func (t *tap) Start(r jstp.Receiver) {
-	t.recv = &tapReceiver{t: t, r: r}
+	t.recv = &tapReceiver{t: t, r: r, cc: contract{t: t.env.t}}
 	t.inner.Start(t.recv)
 }
 
@@ -460,8 +460,9 @@ func (t *tap) fakeClose() {
 }
 
 type tapReceiver struct {
-	t *tap
-	r jstp.Receiver
+	t  *tap
+	r  jstp.Receiver
+	cc contract // what the inner transport does; fakeClose is not its doing
 
 	mu     sync.Mutex // serializes calls into the engine's Receiver
 	fake   atomic.Bool
@@ -469,6 +470,8 @@ type tapReceiver struct {
 }
 
 func (tr *tapReceiver) Message(data []byte) {
+	tr.cc.enter(false, data)
+	defer tr.cc.leave()
 	tr.mu.Lock()
 	if tr.closed {
 		tr.mu.Unlock()
@@ -486,6 +489,8 @@ func (tr *tapReceiver) Message(data []byte) {
 }
 
 func (tr *tapReceiver) Closed(err error) {
+	tr.cc.enter(true, nil)
+	defer tr.cc.leave()
 	tr.mu.Lock()
 	if tr.closed {
 		tr.mu.Unlock()
@@ -510,7 +515,7 @@ type rawConn struct {
 	changed chan struct{}
 	closed  chan struct{}
 	err     error
-	nclosed int32
+	cc      contract
 }
 
 // raw dials addr with the factory and starts reading.
@@ -522,7 +527,7 @@ func (e *env) raw(addr string) *rawConn {
 	if err != nil {
 		e.fatalf("Dial(%q): %v", addr, err)
 	}
-	rc := &rawConn{e: e, tr: tr, changed: make(chan struct{}), closed: make(chan struct{})}
+	rc := e.newRawConn(tr)
 	tr.Start(rc)
 	e.t.Cleanup(func() {
 		tr.Close()
@@ -536,14 +541,19 @@ func (e *env) raw(addr string) *rawConn {
 	return rc
 }
 
+// newRawConn returns a rawConn for tr, not yet started.
+func (e *env) newRawConn(tr jstp.Transport) *rawConn {
+	return &rawConn{e: e, tr: tr, changed: make(chan struct{}), closed: make(chan struct{}), cc: contract{t: e.t}}
+}
+
 // Message implements jstp.Receiver.
 func (rc *rawConn) Message(data []byte) {
-	rc.mu.Lock()
-	if atomic.LoadInt32(&rc.nclosed) > 0 {
-		rc.mu.Unlock()
-		rc.e.t.Errorf("transport delivered a message after Closed: %s", data)
+	if !rc.cc.enter(false, data) {
+		rc.cc.leave()
 		return
 	}
+	defer rc.cc.leave()
+	rc.mu.Lock()
 	rc.queue = append(rc.queue, string(data))
 	close(rc.changed)
 	rc.changed = make(chan struct{})
@@ -552,10 +562,11 @@ func (rc *rawConn) Message(data []byte) {
 
 // Closed implements jstp.Receiver.
 func (rc *rawConn) Closed(err error) {
-	if atomic.AddInt32(&rc.nclosed, 1) != 1 {
-		rc.e.t.Errorf("transport called Receiver.Closed more than once (err %v)", err)
+	if !rc.cc.enter(true, nil) {
+		rc.cc.leave()
 		return
 	}
+	defer rc.cc.leave()
 	rc.mu.Lock()
 	rc.err = err
 	rc.mu.Unlock()
@@ -669,3 +680,37 @@ func (rc *rawConn) brk() {
 		rc.e.fatalf("Break: Receiver.Closed not called within %v", waitTimeout)
 	}
 }
+
+// contract checks what a Transport promises the Receiver it is started
+// with (see jstp.Transport.Start): one call at a time, never two at once;
+// Closed exactly once; no Message after Closed. Every Receiver the suite
+// gives a transport under test calls enter first and leave last.
+type contract struct {
+	t      *testing.T
+	inCall atomic.Bool
+	closed atomic.Int32
+}
+
+// enter records the start of a Message (closing false, with its data) or
+// Closed call and reports whether the call is one the contract allows,
+// failing the test if it is not.
+func (c *contract) enter(closing bool, data []byte) bool {
+	ok := true
+	if !c.inCall.CompareAndSwap(false, true) {
+		c.t.Errorf("the transport called its Receiver while another call was under way (Start promises one call at a time)")
+		ok = false
+	}
+	if closing {
+		if n := c.closed.Add(1); n != 1 {
+			c.t.Errorf("the transport called Receiver.Closed %d times", n)
+			return false
+		}
+	} else if c.closed.Load() != 0 {
+		c.t.Errorf("the transport delivered a message after Receiver.Closed: %.200s", data)
+		return false
+	}
+	return ok
+}
+
+// leave records the end of a call.
+func (c *contract) leave() { c.inCall.Store(false) }

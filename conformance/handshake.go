@@ -269,7 +269,7 @@ func testHandshakeDefaultTimeout(e *env) {
 // this is engine behaviour, independent of the transport.
 func testHandshakeNotAServer(e *env) {
 	a, b := jstp.Pipe()
-	peer := &rawConn{e: e, tr: b, changed: make(chan struct{}), closed: make(chan struct{})}
+	peer := e.newRawConn(b)
 	b.Start(peer)
 	e.t.Cleanup(func() { b.Close() })
 	done := make(chan error, 1)

@@ -56,6 +56,15 @@ func TestFaultyFactory(t *testing.T) {
 			return &slowCloseTransport{Transport: tr}, nil
 		}
 		opts.Timeout = 300 * time.Millisecond
+	case "late":
+		dial := f.Dial
+		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+			tr, err := dial(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &lateTransport{Transport: tr}, nil
+		}
 	case "nobreak":
 		f.Break = func(jstp.Transport) {} // "breaks" nothing
 	case "skip":
@@ -92,6 +101,18 @@ func (s *swapReceiver) Message(data []byte) {
 
 func (s *swapReceiver) Closed(err error) { s.r.Closed(err) }
 
+// lateTransport delivers one more message after reporting Closed.
+type lateTransport struct{ jstp.Transport }
+
+func (l *lateTransport) Start(r jstp.Receiver) { l.Transport.Start(&lateReceiver{r}) }
+
+type lateReceiver struct{ jstp.Receiver }
+
+func (l *lateReceiver) Closed(err error) {
+	l.Receiver.Closed(err)
+	l.Receiver.Message([]byte("{ping:[99]}")) // the fault under test
+}
+
 // slowCloseTransport takes a second to close.
 type slowCloseTransport struct {
 	jstp.Transport
@@ -118,6 +139,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"swap", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "wire answer mismatch"}, false},
 		{"leak", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "goroutines left behind"}, false},
 		{"slowclose", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "watchdog:"}, false},
+		{"late", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "delivered a message after Receiver.Closed"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

@@ -234,7 +234,7 @@ func testServerServeAfterShutdown(e *env) {
 		e.t.Errorf("Connect to a closed server succeeded")
 	}
 	a, b := jstp.Pipe()
-	peer := &rawConn{e: e, tr: b, changed: make(chan struct{}), closed: make(chan struct{})}
+	peer := e.newRawConn(b)
 	b.Start(peer)
 	fx.srv.Serve(a)
 	peer.expectClosed("a transport served after Shutdown")
@@ -445,7 +445,7 @@ func testBadClientGetsMalformed(e *env) {
 	// The server's side cannot be made to send garbage through the public
 	// API, so this is checked over the in-memory pipe with a scripted peer.
 	a, bEnd := jstp.Pipe()
-	peer := &rawConn{e: e, tr: bEnd, changed: make(chan struct{}), closed: make(chan struct{})}
+	peer := e.newRawConn(bEnd)
 	bEnd.Start(peer)
 	e.t.Cleanup(func() { bEnd.Close() })
 	done := make(chan *jstp.Connection, 1)
@@ -472,7 +472,7 @@ func testBadClientGetsMalformed(e *env) {
 // A client that receives a callback for an unknown id ignores it.
 func testBadClientGetsUnknownCallback(e *env) {
 	a, bEnd := jstp.Pipe()
-	peer := &rawConn{e: e, tr: bEnd, changed: make(chan struct{}), closed: make(chan struct{})}
+	peer := e.newRawConn(bEnd)
 	bEnd.Start(peer)
 	e.t.Cleanup(func() { bEnd.Close() })
 	done := make(chan *jstp.Connection, 1)
@@ -495,15 +495,24 @@ func testBadClientGetsUnknownCallback(e *env) {
 
 // --- transports ----------------------------------------------------------------
 
-// nopReceiver records Closed calls.
+// countingReceiver counts what a transport delivers and checks the
+// Receiver contract.
 type countingReceiver struct {
 	closed chan error
 	n      atomic.Int32
 	msgs   atomic.Int32
+	cc     contract
 }
 
-func (r *countingReceiver) Message([]byte) { r.msgs.Add(1) }
+func (r *countingReceiver) Message(data []byte) {
+	r.cc.enter(false, data)
+	defer r.cc.leave()
+	r.msgs.Add(1)
+}
+
 func (r *countingReceiver) Closed(err error) {
+	r.cc.enter(true, nil)
+	defer r.cc.leave()
 	if r.n.Add(1) == 1 {
 		r.closed <- err
 	}
@@ -518,7 +527,7 @@ func (e *env) dialStarted(addr string) (jstp.Transport, *countingReceiver) {
 	if err != nil {
 		e.fatalf("Dial: %v", err)
 	}
-	r := &countingReceiver{closed: make(chan error, 1)}
+	r := &countingReceiver{closed: make(chan error, 1), cc: contract{t: e.t}}
 	tr.Start(r)
 	e.t.Cleanup(func() { tr.Close() })
 	e.onAbort(func() { tr.Close() })
