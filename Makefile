@@ -35,7 +35,7 @@ vet:
 standalone:
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./...) || exit 1; done
 
-## fuzz: a short run of each fuzz target (the codec, the engine's message reader)
+## fuzz: a short run of each fuzz target (the codec, the engine's message reader); FUZZTIME is a duration (10s) or a count of executions (50000x, what CI uses: see .ci/run)
 fuzz:
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./mdsf
 	cd core && $(GO) test -run '^$$' -fuzz '^FuzzSplitter$$' -fuzztime $(FUZZTIME) ./mdsf
