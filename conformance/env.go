@@ -117,8 +117,21 @@ func (e *env) eventually(what string, cond func() bool) {
 
 // listen creates a server with opts, serves it with the factory and returns
 // it with its address. The server is closed when the subtest ends.
+//
+// The transports the factory's server hands the engine are checked too:
+// the engine logs ErrTransportMisuse when one breaks the Receiver
+// contract, and that fails the subtest.
 func (e *env) listen(opts jstp.ServerOptions) (*jstp.Server, string) {
 	e.t.Helper()
+	hook := opts.Hook
+	opts.Hook = func(ev jstp.LogEvent) {
+		if ev.Kind == jstp.LogError && errors.Is(ev.Err, jstp.ErrTransportMisuse) {
+			e.t.Errorf("a transport the server was given: %v", ev.Err)
+		}
+		if hook != nil {
+			hook(ev)
+		}
+	}
 	srv, err := jstp.NewServer(opts)
 	if err != nil {
 		e.fatalf("NewServer: %v", err)

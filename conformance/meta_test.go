@@ -2,10 +2,12 @@ package conformance_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +66,25 @@ func TestFaultyFactory(t *testing.T) {
 				return nil, err
 			}
 			return &lateTransport{Transport: tr}, nil
+		}
+	case "lateserver":
+		// The pipe factory, but the server's end of each pipe is faulty.
+		var servers sync.Map // addr -> *jstp.Server
+		var next atomic.Int64
+		f.Listen = func(t testing.TB, srv *jstp.Server) string {
+			addr := fmt.Sprintf("lateserver://%d", next.Add(1))
+			servers.Store(addr, srv)
+			t.Cleanup(func() { servers.Delete(addr) })
+			return addr
+		}
+		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+			srv, ok := servers.Load(addr)
+			if !ok {
+				return nil, fmt.Errorf("nothing listens on %s", addr)
+			}
+			client, server := jstp.Pipe()
+			srv.(*jstp.Server).Serve(&lateTransport{Transport: server})
+			return client, nil
 		}
 	case "nobreak":
 		f.Break = func(jstp.Transport) {} // "breaks" nothing
@@ -140,6 +161,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"leak", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "goroutines left behind"}, false},
 		{"slowclose", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "watchdog:"}, false},
 		{"late", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "delivered a message after Receiver.Closed"}, false},
+		{"lateserver", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "a transport the server was given", "Message after Closed"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

@@ -229,16 +229,43 @@ type transportState struct {
 	names names // used by the goroutine that delivers messages only
 
 	over atomic.Bool // ending || dead, for isEnding
+
+	// inCall and closedCalled guard the engine against a Transport that
+	// breaks the Receiver contract (see misuse).
+	inCall       atomic.Bool
+	closedCalled atomic.Bool
 }
 
 // Message implements Receiver.
 func (ts *transportState) Message(data []byte) {
+	if !ts.inCall.CompareAndSwap(false, true) {
+		ts.misuse("Message while another Receiver call was under way", true)
+		return
+	}
+	if ts.closedCalled.Load() {
+		ts.inCall.Store(false)
+		ts.misuse("Message after Closed", false)
+		return
+	}
 	ts.received.Add(1)
 	ts.c.receive(ts, data)
+	ts.inCall.Store(false)
 }
 
 // Closed implements Receiver.
 func (ts *transportState) Closed(err error) {
+	if ts.closedCalled.Swap(true) {
+		ts.misuse("a second Closed", false)
+		return
+	}
+	if !ts.inCall.CompareAndSwap(false, true) {
+		// Closed while a Message is being handled: the transport's fault,
+		// but it is closed now, so that is handled below, after the
+		// report. The engine's own locks keep its state consistent.
+		ts.misuse("Closed while another Receiver call was under way", false)
+	} else {
+		defer ts.inCall.Store(false)
+	}
 	ts.mu.Lock()
 	ts.dead = true
 	ts.over.Store(true)
@@ -246,6 +273,15 @@ func (ts *transportState) Closed(err error) {
 	ts.mu.Unlock()
 	close(ts.closed)
 	ts.c.transportClosed(ts, err)
+}
+
+// misuse reports a breach of the Receiver contract by the transport (the
+// call is dropped), and closes the transport when closeIt is set.
+func (ts *transportState) misuse(what string, closeIt bool) {
+	ts.c.log.emit(LogEvent{Kind: LogError, Conn: ts.c, Err: fmt.Errorf("%w: %s", ErrTransportMisuse, what)})
+	if closeIt {
+		ts.t.Close()
+	}
 }
 
 // enqueue adds msg to the send queue; it reports whether the caller must

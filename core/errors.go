@@ -146,6 +146,11 @@ var (
 	ErrHandshakeTimeout = errors.New("jstp: handshake timeout")
 	// ErrProtocol reports a message that violates the protocol.
 	ErrProtocol = errors.New("jstp: protocol violation")
+	// ErrTransportMisuse is logged (LogError) when a Transport breaks what
+	// Transport.Start promises its Receiver: a call while another is under
+	// way, a second Closed, or a Message after Closed. The engine drops
+	// the offending call, and closes the transport in the first case.
+	ErrTransportMisuse = errors.New("jstp: transport broke the Receiver contract")
 )
 
 // toWireError converts what a method returned into the error payload sent to
