@@ -92,4 +92,11 @@
 // On stream sockets each message is followed by a NUL byte; Splitter cuts
 // a stream into messages and limits the unterminated tail to
 // MaxMessageSize.
+//
+// # Assembly
+//
+// On amd64 the scan of long runs of plain string text (looking for quotes,
+// backslashes, non-ASCII and control bytes) is a short SSE2 routine,
+// which every amd64 CPU has. Other architectures, and builds with the
+// purego tag, use portable Go with the same results.
 package mdsf
