@@ -646,16 +646,6 @@ func orderIndexKeys(mems []Member) {
 	})
 }
 
-// strStop marks the bytes that end the plain run of a quoted string: the
-// quotes, the backslash and every non-ASCII byte.
-var strStop = func() (t [256]bool) {
-	t['\''], t['"'], t['\\'] = true, true, true
-	for c := utf8.RuneSelf; c < 256; c++ {
-		t[c] = true
-	}
-	return
-}()
-
 // bulkMin is how many plain bytes a string must start with for strScan
 // to look for its end in bulk.
 const bulkMin = 64

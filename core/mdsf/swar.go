@@ -44,12 +44,34 @@ func writeStops(w uint64) uint64 {
 	return parseStops(w) | (w-0x20*swarLo)&^w&swarHi
 }
 
+// stopWord is parseStops for lim 0 and writeStops for lim 0x20 (written
+// out here so that it inlines).
+func stopWord(w uint64, lim int8) uint64 {
+	m := parseStops(w)
+	if lim != 0 {
+		m |= (w - 0x20*swarLo) &^ w & swarHi
+	}
+	return m
+}
+
 // skipPlain returns the index of the first byte at or after i in s that
-// strStop marks, or len(s).
-func skipPlain(s string, i int) int {
+// ends a plain run of string text (a quote, a backslash or a non-ASCII
+// byte), or len(s).
+func skipPlain(s string, i int) int { return skipStops(s, i, 0) }
+
+// skipVerbatim returns the index of the first byte at or after i in s that
+// AppendString cannot copy as it is (a quote, a backslash, a control
+// character or a non-ASCII byte), or len(s).
+func skipVerbatim(s string, i int) int { return skipStops(s, i, 0x20) }
+
+// skipStops returns the index of the first byte at or after i in s that is
+// ', " or \ or that, taken as a signed byte, is less than lim, or len(s).
+// lim is 0 (parseStops: the non-ASCII bytes) or 0x20 (writeStops: the
+// control characters too).
+func skipStops(s string, i int, lim int8) int {
 	vec := len(s)-i >= vecMin
 	for ; len(s)-i >= 16; i += 16 {
-		a, b := parseStops(load64(s[i:])), parseStops(load64(s[i+8:]))
+		a, b := stopWord(load64(s[i:]), lim), stopWord(load64(s[i+8:]), lim)
 		if a|b != 0 {
 			if a != 0 {
 				return i + bits.TrailingZeros64(a)>>3
@@ -61,17 +83,19 @@ func skipPlain(s string, i int) int {
 			// vector code goes on faster (text with a stop every few
 			// bytes never gets here). The loop's step adds the 16.
 			vec = false
-			i += vecStops(s[i+16:], 0)
+			i += vecStops(s[i+16:], lim)
 		}
 	}
 	if len(s)-i >= 8 {
-		if m := parseStops(load64(s[i:])); m != 0 {
+		if m := stopWord(load64(s[i:]), lim); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		i += 8
 	}
-	for i < len(s) && !strStop[s[i]] {
-		i++
+	for ; i < len(s); i++ {
+		if c := s[i]; c == '\'' || c == '"' || c == '\\' || int8(c) < lim {
+			return i
+		}
 	}
 	return i
 }
@@ -107,36 +131,4 @@ func verbatimASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// skipVerbatim returns the index of the first byte at or after i in s that
-// AppendString must look at (see writeStops), or len(s).
-func skipVerbatim(s string, i int) int {
-	vec := len(s)-i >= vecMin
-	for ; len(s)-i >= 16; i += 16 {
-		a, b := writeStops(load64(s[i:])), writeStops(load64(s[i+8:]))
-		if a|b != 0 {
-			if a != 0 {
-				return i + bits.TrailingZeros64(a)>>3
-			}
-			return i + 8 + bits.TrailingZeros64(b)>>3
-		}
-		if vec {
-			// Sixteen plain bytes: the run is probably long, and the
-			// vector code goes on faster (text with a stop every few
-			// bytes never gets here). The loop's step adds the 16.
-			vec = false
-			i += vecStops(s[i+16:], 0x20)
-		}
-	}
-	if len(s)-i >= 8 {
-		if m := writeStops(load64(s[i:])); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		i += 8
-	}
-	for i < len(s) && s[i] < 0x80 && !escapeTable[s[i]] {
-		i++
-	}
-	return i
 }

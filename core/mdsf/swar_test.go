@@ -6,7 +6,29 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
+
+// The byte tables the scanners stand for.
+
+// strStop marks the bytes that end the plain run of a quoted string: the
+// quotes, the backslash and every non-ASCII byte.
+var strStop = func() (t [256]bool) {
+	t['\''], t['"'], t['\\'] = true, true, true
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = true
+	}
+	return
+}()
+
+// escapeTable marks the ASCII bytes AppendString must escape.
+var escapeTable = func() (t [utf8.RuneSelf]bool) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = true
+	}
+	t['"'], t['\\'], t['\''] = true, true, true
+	return
+}()
 
 func naiveSkipPlain(s string, i int) int {
 	for i < len(s) && !strStop[s[i]] {

@@ -300,15 +300,6 @@ func bareKey(key string) bool {
 	return true
 }
 
-// escapeTable marks the ASCII bytes AppendString must escape.
-var escapeTable = func() (t [utf8.RuneSelf]bool) {
-	for i := 0; i < 0x20; i++ {
-		t[i] = true
-	}
-	t['"'], t['\\'], t['\''] = true, true, true
-	return
-}()
-
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a single-quoted string literal exactly as
