@@ -36,19 +36,14 @@ func parseStops(w uint64) uint64 {
 	return w&swarHi | zeroBytes(w^('\''*swarLo)) | zeroBytes(w^('"'*swarLo)) | zeroBytes(w^('\\'*swarLo))
 }
 
-// writeStops marks the bytes of w that AppendString cannot copy as they
-// are: the parse stops and the control characters below 0x20.
-func writeStops(w uint64) uint64 {
-	// (w - 0x20..) & ^w & 0x80.. flags bytes below 0x20 among the ASCII
-	// ones; non-ASCII bytes are flagged by w & 0x80.. anyway.
-	return parseStops(w) | (w-0x20*swarLo)&^w&swarHi
-}
-
-// stopWord is parseStops for lim 0 and writeStops for lim 0x20 (written
-// out here so that it inlines).
+// stopWord marks, as zeroBytes does, the bytes of w that skipStops stops
+// at: the parse stops, and for lim 0x20 also the control characters below
+// 0x20, which AppendString escapes.
 func stopWord(w uint64, lim int8) uint64 {
 	m := parseStops(w)
 	if lim != 0 {
+		// (w - 0x20..) & ^w & 0x80.. flags bytes below 0x20 among the
+		// ASCII ones; non-ASCII bytes are flagged by parseStops anyway.
 		m |= (w - 0x20*swarLo) &^ w & swarHi
 	}
 	return m
@@ -66,8 +61,7 @@ func skipVerbatim(s string, i int) int { return skipStops(s, i, 0x20) }
 
 // skipStops returns the index of the first byte at or after i in s that is
 // ', " or \ or that, taken as a signed byte, is less than lim, or len(s).
-// lim is 0 (parseStops: the non-ASCII bytes) or 0x20 (writeStops: the
-// control characters too).
+// lim is 0 (the non-ASCII bytes) or 0x20 (the control characters too).
 func skipStops(s string, i int, lim int8) int {
 	vec := len(s)-i >= vecMin
 	for ; len(s)-i >= 16; i += 16 {
