@@ -149,7 +149,9 @@ var (
 	// ErrTransportMisuse is logged (LogError) when a Transport breaks what
 	// Transport.Start promises its Receiver: a call while another is under
 	// way, a second Closed, or a Message after Closed. The engine drops
-	// the offending call, and closes the transport in the first case.
+	// the offending Message or Closed (an overlapping Message also closes
+	// the transport), except a first Closed that overlaps a Message: that
+	// one still ends the connection's use of the transport.
 	ErrTransportMisuse = errors.New("jstp: transport broke the Receiver contract")
 )
 

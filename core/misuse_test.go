@@ -53,6 +53,16 @@ func TestTransportMisuse(t *testing.T) {
 			want:      "Message while another Receiver call was under way",
 			wantClose: true,
 		},
+		{
+			name: "Closed during Message",
+			script: func(r Receiver, reenter *atomic.Pointer[func()]) {
+				// Reported, but acted on: the transport is closed.
+				f := func() { r.Closed(nil) }
+				reenter.Store(&f)
+				r.Message([]byte(hello))
+			},
+			want: "Closed while another Receiver call was under way",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var reenter atomic.Pointer[func()]

@@ -23,8 +23,7 @@ type Transport interface {
 	// loop (so that an idle connection parks no goroutine). When the
 	// transport closes, for any reason, r.Closed is called exactly once and
 	// no Message call follows it. The engine's Receiver logs a breach of
-	// these rules as ErrTransportMisuse and drops the offending call; a
-	// Message that overlaps another call also closes the transport.
+	// these rules as ErrTransportMisuse (see there for what it does then).
 	Start(r Receiver)
 
 	// Send transmits one complete serialized message. The transport must not
