@@ -85,6 +85,25 @@ func BenchmarkCallRoundTripParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkCallRoundTripSharedContext is BenchmarkCallRoundTripParallel
+// with the callers sharing one cancellable context, as the callers of a
+// client often do: each waits in a select on the same Done channel.
+func BenchmarkCallRoundTripSharedContext(b *testing.B) {
+	conn := benchConn(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // pipeEcho answers every message on its pipe end with a callback-sized one.
 type pipeEcho struct{ end *PipeEnd }
 
