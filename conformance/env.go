@@ -561,11 +561,10 @@ func (e *env) newRawConn(tr jstp.Transport) *rawConn {
 
 // Message implements jstp.Receiver.
 func (rc *rawConn) Message(data []byte) {
+	defer rc.cc.leave()
 	if !rc.cc.enter(false, data) {
-		rc.cc.leave()
 		return
 	}
-	defer rc.cc.leave()
 	rc.mu.Lock()
 	rc.queue = append(rc.queue, string(data))
 	close(rc.changed)
@@ -575,11 +574,10 @@ func (rc *rawConn) Message(data []byte) {
 
 // Closed implements jstp.Receiver.
 func (rc *rawConn) Closed(err error) {
+	defer rc.cc.leave()
 	if !rc.cc.enter(true, nil) {
-		rc.cc.leave()
 		return
 	}
-	defer rc.cc.leave()
 	rc.mu.Lock()
 	rc.err = err
 	rc.mu.Unlock()

@@ -32,14 +32,7 @@ func TestFaultyFactory(t *testing.T) {
 	opts := conformance.Options{}
 	switch fault {
 	case "swap":
-		dial := f.Dial
-		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
-			tr, err := dial(ctx, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &swapTransport{Transport: tr}, nil
-		}
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &swapTransport{Transport: tr} })
 		brk := f.Break
 		f.Break = func(tr jstp.Transport) { brk(tr.(*swapTransport).Transport) }
 	case "leak":
@@ -49,24 +42,10 @@ func TestFaultyFactory(t *testing.T) {
 			return dial(ctx, addr)
 		}
 	case "slowclose":
-		dial := f.Dial
-		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
-			tr, err := dial(ctx, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &slowCloseTransport{Transport: tr}, nil
-		}
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &slowCloseTransport{Transport: tr} })
 		opts.Timeout = 300 * time.Millisecond
 	case "late":
-		dial := f.Dial
-		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
-			tr, err := dial(ctx, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &lateTransport{Transport: tr}, nil
-		}
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &lateTransport{Transport: tr} })
 	case "lateserver":
 		// The pipe factory, but the server's end of each pipe is faulty.
 		var servers sync.Map // addr -> *jstp.Server
@@ -92,6 +71,17 @@ func TestFaultyFactory(t *testing.T) {
 		opts.Skip = map[string]string{"Ping/Wire": "declared by the meta test", "No/Such": "stale"}
 	}
 	conformance.RunWith(t, f, opts)
+}
+
+// wrapDial returns dial with every transport it opens wrapped by wrap.
+func wrapDial(dial func(context.Context, string) (jstp.Transport, error), wrap func(jstp.Transport) jstp.Transport) func(context.Context, string) (jstp.Transport, error) {
+	return func(ctx context.Context, addr string) (jstp.Transport, error) {
+		tr, err := dial(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(tr), nil
+	}
 }
 
 // swapTransport delivers incoming messages after the first in swapped

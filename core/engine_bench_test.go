@@ -71,27 +71,22 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 // BenchmarkCallRoundTripParallel keeps many small calls in flight on one
 // connection.
 func BenchmarkCallRoundTripParallel(b *testing.B) {
-	conn := benchConn(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetParallelism(16)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	benchParallelCalls(b, context.Background())
 }
 
 // BenchmarkCallRoundTripSharedContext is BenchmarkCallRoundTripParallel
 // with the callers sharing one cancellable context, as the callers of a
 // client often do: each waits in a select on the same Done channel.
 func BenchmarkCallRoundTripSharedContext(b *testing.B) {
-	conn := benchConn(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	benchParallelCalls(b, ctx)
+}
+
+// benchParallelCalls makes small calls under ctx from 16 goroutines per
+// GOMAXPROCS on one connection.
+func benchParallelCalls(b *testing.B, ctx context.Context) {
+	conn := benchConn(b)
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
