@@ -34,6 +34,11 @@ type Config struct {
 	// GOGC=400 or GOMAXPROCS=1, for experiments; the load generator in
 	// this process does not get them.
 	ServerEnv []string
+	// CopyArgs registers the Go servers' method without jstp.BorrowArgs,
+	// so that every call's argument is a string of its own (the default
+	// for a method); by default the method, which keeps nothing of its
+	// argument, borrows it.
+	CopyArgs bool
 	// MemConns lists the idle-connection counts of the memory runs (none:
 	// no memory runs); MemInflight is how many of them then carry 10 held
 	// calls each.
@@ -138,6 +143,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if len(cfg.ServerEnv) > 0 {
 		rep.Notes = append(rep.Notes, "Go servers ran with "+strings.Join(cfg.ServerEnv, " ")+" (not the defaults)")
+	}
+	if cfg.CopyArgs {
+		rep.Notes = append(rep.Notes, "the Go servers' method copies its argument (jstpbench -copy-args)")
+	} else {
+		rep.Notes = append(rep.Notes, "the Go servers' method borrows its argument (jstp.BorrowArgs; jstpbench -copy-args turns it off)")
 	}
 	for _, n := range names {
 		if a := adapters[n]; a.Note != "" {

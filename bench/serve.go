@@ -23,6 +23,7 @@ const (
 	envAck     = "JSTPBENCH_ACK"     // size of the echo server's answer
 	envProfile = "JSTPBENCH_PROFILE" // CPU profile file, optional
 	envDir     = "JSTPBENCH_DIR"     // directory for Unix sockets
+	envCopy    = "JSTPBENCH_COPY"    // "1": the method copies its argument (no BorrowArgs)
 )
 
 // MaybeServe turns this process into a benchmark server when it was
@@ -43,11 +44,17 @@ func MaybeServe() {
 // benchApp is the workload's application: app, interface iface, method
 // taking one string and answering with no result, as in the reference's
 // benchmark; hold keeps the call open until released (memory runs).
-func benchApp(holds *atomic.Int64, notify chan struct{}, release chan struct{}) *jstp.Application {
+// method keeps nothing of its argument, and says so with jstp.BorrowArgs
+// unless copyArgs is set.
+func benchApp(holds *atomic.Int64, notify chan struct{}, release chan struct{}, copyArgs bool) *jstp.Application {
 	app := jstp.MustNewApplication("app")
+	var opts []jstp.MethodOption
+	if !copyArgs {
+		opts = append(opts, jstp.BorrowArgs())
+	}
 	app.HandleRaw("iface", "method", 1, func(context.Context, *jstp.Connection, []any) ([]any, error) {
 		return nil, nil
-	})
+	}, opts...)
 	app.HandleRaw("iface", "hold", 1, func(ctx context.Context, _ *jstp.Connection, _ []any) ([]any, error) {
 		holds.Add(1)
 		select {
@@ -94,7 +101,7 @@ func serveChild(spec string) error {
 	var stop func(context.Context) error
 	switch kind {
 	case "jstp":
-		app := benchApp(&holds, notify, release)
+		app := benchApp(&holds, notify, release, os.Getenv(envCopy) == "1")
 		stop, err = a.ServeJSTP(jstp.ServerOptions{Applications: []*jstp.Application{app}}, l)
 	case "echo":
 		ack, _ := strconv.Atoi(os.Getenv(envAck))
@@ -176,6 +183,9 @@ func startGoServer(cfg *Config, kind string, a *Adapter, ack int, profile string
 	)
 	if profile != "" {
 		cmd.Env = append(cmd.Env, envProfile+"="+profile)
+	}
+	if cfg.CopyArgs {
+		cmd.Env = append(cmd.Env, envCopy+"=1")
 	}
 	cmd.Env = append(cmd.Env, cfg.ServerEnv...) // last, so that they win
 	c, err := startChild("go "+kind+" server ("+a.Name+")", cmd)

@@ -33,9 +33,35 @@ type MethodFunc func(ctx context.Context, conn *Connection, args []any) ([]any, 
 type EventFunc func(conn *Connection, args []any)
 
 type method struct {
-	fn    MethodFunc
-	arity int // -1: any number of arguments
-	min   int // for variadic typed methods: the least number of arguments
+	fn     MethodFunc
+	arity  int  // -1: any number of arguments
+	min    int  // for variadic typed methods: the least number of arguments
+	borrow bool // see BorrowArgs
+}
+
+// MethodOption changes how a method registered with HandleRaw, Handle or
+// Interface is served.
+type MethodOption func(*method)
+
+// BorrowArgs declares that a method keeps nothing of its arguments after it
+// returns, so that the engine may lend it memory that it reuses for later
+// calls instead of allocating new memory for every call.
+//
+// With it, the strings in the arguments (and in anything a typed method
+// decodes them into) may share a buffer that the engine overwrites once the
+// method has returned and its results are encoded. A method that wants to
+// keep a string, or hand it to a goroutine that outlives the call, must copy
+// it first (strings.Clone). Returning an argument as a result, or in an
+// error, is safe: both are encoded before the memory is reused.
+//
+// The engine lends memory only where it pays: to calls whose text is large
+// (4 KiB or more) and in the shape the reference writes, and never while a
+// Hook or a Logger that records debug events would see the arguments. Other
+// calls get arguments of their own, as without the option. Borrowing saves a server that receives large arguments most of
+// its allocation and garbage collection work; docs/performance.md measures
+// it.
+func BorrowArgs() MethodOption {
+	return func(m *method) { m.borrow = true }
 }
 
 // Application is a named, versioned set of interfaces whose methods a peer
@@ -110,14 +136,17 @@ func (a *Application) String() string { return a.name + "@" + a.version.String()
 // HandleRaw registers fn as method of interface iface. arity is the number
 // of arguments a call must carry (a call with another count is answered
 // with code 17), or -1 to accept any number.
-func (a *Application) HandleRaw(iface, name string, arity int, fn MethodFunc) {
+func (a *Application) HandleRaw(iface, name string, arity int, fn MethodFunc, opts ...MethodOption) {
 	if fn == nil {
 		panic("jstp: HandleRaw with nil function")
 	}
-	a.add(iface, name, &method{fn: fn, arity: arity})
+	a.add(iface, name, &method{fn: fn, arity: arity}, opts)
 }
 
-func (a *Application) add(iface, name string, m *method) {
+func (a *Application) add(iface, name string, m *method, opts []MethodOption) {
+	for _, o := range opts {
+		o(m)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	methods := a.interfaces[iface]
@@ -146,19 +175,20 @@ var (
 //
 // A call with the wrong number of arguments, or arguments that do not decode
 // into the parameter types, is answered with code 17.
-func (a *Application) Handle(iface, name string, fn any) error {
+func (a *Application) Handle(iface, name string, fn any, opts ...MethodOption) error {
 	m, err := typedMethod(fn)
 	if err != nil {
 		return fmt.Errorf("jstp: method %s.%s: %w", iface, name, err)
 	}
-	a.add(iface, name, m)
+	a.add(iface, name, m, opts)
 	return nil
 }
 
 // Interface registers every exported method of impl as a method of
 // interface iface, named with its first letter lowered (Go's Add becomes
-// JSTP's add), following the rules of Handle.
-func (a *Application) Interface(iface string, impl any) error {
+// JSTP's add), following the rules of Handle. opts apply to every one of
+// them.
+func (a *Application) Interface(iface string, impl any, opts ...MethodOption) error {
 	v := reflect.ValueOf(impl)
 	t := v.Type()
 	if t.NumMethod() == 0 {
@@ -166,7 +196,7 @@ func (a *Application) Interface(iface string, impl any) error {
 	}
 	for i := 0; i < t.NumMethod(); i++ {
 		mt := t.Method(i)
-		if err := a.Handle(iface, lowerFirst(mt.Name), v.Method(i).Interface()); err != nil {
+		if err := a.Handle(iface, lowerFirst(mt.Name), v.Method(i).Interface(), opts...); err != nil {
 			return err
 		}
 	}
@@ -220,6 +250,15 @@ func (a *Application) lookup(iface, name string) (*method, error) {
 		return nil, ErrMethodNotFound
 	}
 	return m, nil
+}
+
+// borrows reports whether method iface.name was registered with
+// BorrowArgs.
+func (a *Application) borrows(iface, name string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	m := a.interfaces[iface][name]
+	return m != nil && m.borrow
 }
 
 func (a *Application) eventHandler(iface, name string) EventFunc {

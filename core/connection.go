@@ -943,7 +943,11 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 		return
 	}
 	var m inMessage
-	isObject, err := parseMessage(data, &m, &ts.names)
+	isObject, err := parseMessage(data, &m, &ts.names, c)
+	if m.lease != nil {
+		// Released here unless onCall hands it to the call's task.
+		defer func() { m.lease.release() }()
+	}
 	if err != nil {
 		// The reference closes the connection on a message it cannot parse.
 		c.reject(ts, data, err, true)
@@ -1086,7 +1090,8 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
 		return
 	}
-	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args}
+	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args, lease: m.lease}
+	m.lease = nil   // the task releases it
 	ts.calls.Add(1) // until the answer is queued; see callTask.run
 	if c.server == nil {
 		t := task // a copy, so that task itself does not escape
@@ -1096,7 +1101,18 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 	if !c.server.startCall(task) {
 		c.sendCallback(ts, id, nil, ErrInternalAPIError)
 		ts.calls.Add(-1)
+		task.lease.release()
 	}
+}
+
+// lends reports whether the arguments of a call to iface.name may be lent
+// (see BorrowArgs): the method asks for it and no log event can carry them.
+func (c *Connection) lends(iface, name string) bool {
+	if c.log.enabled() {
+		return false
+	}
+	app := c.Application()
+	return app != nil && app.borrows(iface, name)
 }
 
 func (c *Connection) onCallback(ts *transportState, data []byte, m *inMessage) {

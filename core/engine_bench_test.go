@@ -26,6 +26,9 @@ func benchApplication() *Application {
 	app.HandleRaw("iface", "method", 1, func(context.Context, *Connection, []any) ([]any, error) {
 		return nil, nil
 	})
+	app.HandleRaw("iface", "borrowed", 1, func(context.Context, *Connection, []any) ([]any, error) {
+		return nil, nil
+	}, BorrowArgs())
 	return app
 }
 
@@ -65,6 +68,26 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 		if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkCallRoundTrip100K is BenchmarkCallRoundTrip with a 100 KB
+// argument, to a method that copies its arguments (the default) and to one
+// that borrows them (BorrowArgs).
+func BenchmarkCallRoundTrip100K(b *testing.B) {
+	arg := strings.Repeat("0", 100000)
+	for _, method := range []string{"method", "borrowed"} {
+		b.Run(method, func(b *testing.B) {
+			conn := benchConn(b)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(arg)))
+			for b.Loop() {
+				if _, err := conn.Call(ctx, "iface", method, arg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -176,15 +199,31 @@ func BenchmarkDecodeCall100K(b *testing.B) {
 	benchDecode(b, "{call:[12345,'iface'],method:['"+strings.Repeat("0", 100000)+"']}")
 }
 
-func benchDecode(b *testing.B, text string) {
+// BenchmarkDecodeCall100KLent is BenchmarkDecodeCall100K for a method
+// registered with BorrowArgs: the payload is parsed out of a pooled buffer.
+func BenchmarkDecodeCall100KLent(b *testing.B) {
+	benchDecodeWith(b, "{call:[12345,'iface'],method:['"+strings.Repeat("0", 100000)+"']}", alwaysLend{})
+}
+
+type alwaysLend struct{}
+
+func (alwaysLend) lends(string, string) bool { return true }
+
+func benchDecode(b *testing.B, text string) { benchDecodeWith(b, text, nil) }
+
+func benchDecodeWith(b *testing.B, text string, ln lender) {
 	msg := []byte(text)
 	var m inMessage
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		if ok, err := parseMessage(msg, &m, nil); !ok || err != nil {
+		if ok, err := parseMessage(msg, &m, nil, ln); !ok || err != nil {
 			b.Fatal(ok, err)
 		}
+		if ln != nil && m.lease == nil {
+			b.Fatal("not lent")
+		}
+		m.lease.release()
 	}
 }
 

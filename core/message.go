@@ -19,6 +19,7 @@ type inMessage struct {
 	hasVerb bool
 	obj     mdsf.Object // the whole message (generic parse only)
 	head    []any       // the header array (generic parse only)
+	lease   *argLease   // the buffer the payload's strings share, if lent
 }
 
 // parseMessage takes data apart. Messages in the exact shape the reference
@@ -27,8 +28,12 @@ type inMessage struct {
 // payload generically; anything else goes through the generic mdsf parser,
 // so both paths accept and reject exactly the same texts. A non-object
 // message yields ok == false with a nil error.
-func parseMessage(data []byte, m *inMessage, nm *names) (ok bool, err error) {
-	if fastParse(data, m, nm) {
+//
+// A call whose method lends its arguments (see lender) may come back with
+// m.lease set: the caller must release it once the payload is no longer
+// used.
+func parseMessage(data []byte, m *inMessage, nm *names, ln lender) (ok bool, err error) {
+	if fastParse(data, m, nm, ln) {
 		return true, nil
 	}
 	*m = inMessage{}
@@ -143,7 +148,7 @@ func (nm *names) intern(b []byte) string {
 // reports false for anything else, leaving the generic parser to decide.
 var lineComment = []byte("//")
 
-func fastParse(data []byte, m *inMessage, nm *names) bool {
+func fastParse(data []byte, m *inMessage, nm *names, ln lender) bool {
 	n := len(data)
 	if n < 6 || data[0] != '{' || data[n-1] != '}' {
 		return false
@@ -225,14 +230,25 @@ func fastParse(data []byte, m *inMessage, nm *names) bool {
 	if bytes.Contains(data[i:n-1], lineComment) {
 		return false
 	}
-	payload, err := mdsf.Parse(data[i : n-1])
-	if err != nil {
-		return false
-	}
 	if v, ok := verbs[string(name)]; ok {
 		m.verb = v
 	} else {
 		m.verb = nm.intern(name)
+	}
+	raw := data[i : n-1]
+	if len(raw) >= lendMin && ln != nil && kind == "call" && ln.lends(m.iface, m.verb) {
+		payload, lease, err := parseLent(raw)
+		if err != nil {
+			return false // the generic parser reports it
+		}
+		if lease != nil {
+			m.payload, m.hasVerb, m.lease = payload, true, lease
+			return true
+		}
+	}
+	payload, err := mdsf.Parse(raw)
+	if err != nil {
+		return false
 	}
 	m.payload, m.hasVerb = payload, true
 	return true

@@ -81,7 +81,7 @@ func TestFastParseAgreesWithGeneric(t *testing.T) {
 	for _, text := range messageCorpus {
 		checkFastParse(t, []byte(text))
 		var m inMessage
-		if fastParse([]byte(text), &m, nil) {
+		if fastParse([]byte(text), &m, nil, nil) {
 			fast++
 		}
 	}
@@ -92,14 +92,14 @@ func TestFastParseAgreesWithGeneric(t *testing.T) {
 
 func checkFastParse(t testing.TB, data []byte) {
 	var m inMessage
-	if !fastParse(data, &m, nil) {
+	if !fastParse(data, &m, nil, nil) {
 		return
 	}
 	// Interned names read the same.
 	var nm names
 	for range 2 {
 		var mi inMessage
-		if !fastParse(data, &mi, &nm) || mi.iface != m.iface || mi.verb != m.verb {
+		if !fastParse(data, &mi, &nm, nil) || mi.iface != m.iface || mi.verb != m.verb {
 			t.Fatalf("%q: with interned names %+v, without %+v", data, mi, m)
 		}
 	}

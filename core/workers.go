@@ -19,11 +19,13 @@ type callTask struct {
 	iface string
 	name  string
 	args  []any
+	lease *argLease // the buffer args share, if lent (see BorrowArgs)
 }
 
 func (t *callTask) run() {
 	res, err := t.app.call(t.c.ctx, t.c, t.iface, t.name, t.args)
 	t.c.sendCallback(t.ts, t.id, res, err)
+	t.lease.release() // the answer is encoded: nothing uses args any more
 	if t.ts != nil {
 		t.ts.calls.Add(-1)
 	}

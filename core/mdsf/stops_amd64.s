@@ -4,8 +4,8 @@
 
 // func stopBlocks(p *byte, n int, lim int8) int
 //
-// Tests the whole 16-byte blocks of p[:n], 16 bytes per step with SSE2
-// (part of every amd64 CPU), and returns the index of the first byte that
+// Tests the whole 16-byte blocks of p[:n] with SSE2 (part of every amd64
+// CPU), 64 bytes per step while it can and then 16, and returns the index of the first byte that
 // is ', " or \ or that, taken as a signed byte, is less than lim; or, when
 // there is none, n rounded down to a multiple of 16. It reads nothing past
 // that multiple.
@@ -32,6 +32,73 @@ TEXT ·stopBlocks(SB), NOSPLIT, $0-32
 	XORQ CX, CX
 	ANDQ $~15, BX
 	JZ   none
+	MOVQ BX, R8
+	ANDQ $~63, R8
+	JZ   loop
+
+	// Four blocks per step, their stops gathered in X7; a step with a
+	// stop is gone over again by the one-block loop, which finds it.
+loop64:
+	MOVOU   (SI)(CX*1), X0
+	MOVO    X0, X5
+	PCMPEQB X1, X5
+	MOVO    X0, X6
+	PCMPEQB X2, X6
+	POR     X6, X5
+	MOVO    X0, X6
+	PCMPEQB X3, X6
+	POR     X6, X5
+	MOVO    X4, X6
+	PCMPGTB X0, X6
+	POR     X6, X5
+	MOVO    X5, X7
+	MOVOU   16(SI)(CX*1), X0
+	MOVO    X0, X5
+	PCMPEQB X1, X5
+	MOVO    X0, X6
+	PCMPEQB X2, X6
+	POR     X6, X5
+	MOVO    X0, X6
+	PCMPEQB X3, X6
+	POR     X6, X5
+	MOVO    X4, X6
+	PCMPGTB X0, X6
+	POR     X6, X5
+	POR     X5, X7
+	MOVOU   32(SI)(CX*1), X0
+	MOVO    X0, X5
+	PCMPEQB X1, X5
+	MOVO    X0, X6
+	PCMPEQB X2, X6
+	POR     X6, X5
+	MOVO    X0, X6
+	PCMPEQB X3, X6
+	POR     X6, X5
+	MOVO    X4, X6
+	PCMPGTB X0, X6
+	POR     X6, X5
+	POR     X5, X7
+	MOVOU   48(SI)(CX*1), X0
+	MOVO    X0, X5
+	PCMPEQB X1, X5
+	MOVO    X0, X6
+	PCMPEQB X2, X6
+	POR     X6, X5
+	MOVO    X0, X6
+	PCMPEQB X3, X6
+	POR     X6, X5
+	MOVO    X4, X6
+	PCMPGTB X0, X6
+	POR     X6, X5
+	POR     X5, X7
+	PMOVMSKB X7, DX
+	TESTL    DX, DX
+	JNZ      loop
+	ADDQ     $64, CX
+	CMPQ     CX, R8
+	JB       loop64
+	CMPQ     CX, BX
+	JAE      none
 
 loop:
 	MOVOU   (SI)(CX*1), X0
@@ -61,4 +128,131 @@ found:
 	BSFL DX, DX
 	ADDQ DX, CX
 	MOVQ CX, ret+24(FP)
+	RET
+
+// func stopBlocksAVX2(p *byte, n int, lim int8) int
+//
+// stopBlocks with AVX2: 64 bytes per step while it can, then 16 (with the
+// VEX forms of the SSE2 instructions, to stay in one register state).
+TEXT ·stopBlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ    p+0(FP), SI
+	MOVQ    n+8(FP), BX
+	MOVBQZX lim+16(FP), AX
+
+	// Y1, Y2, Y3: the three special bytes in every lane; Y4: lim.
+	MOVL         $0x27, DX
+	MOVQ         DX, X1
+	VPBROADCASTB X1, Y1
+	MOVL         $0x22, DX
+	MOVQ         DX, X2
+	VPBROADCASTB X2, Y2
+	MOVL         $0x5c, DX
+	MOVQ         DX, X3
+	VPBROADCASTB X3, Y3
+	MOVQ         AX, X4
+	VPBROADCASTB X4, Y4
+
+	XORQ CX, CX
+	ANDQ $~15, BX
+	JZ   avxnone
+	MOVQ BX, R8
+	ANDQ $~63, R8
+	JZ   avxloop16
+
+avxloop64:
+	VMOVDQU  (SI)(CX*1), Y0
+	VPCMPEQB Y1, Y0, Y6
+	VPCMPEQB Y2, Y0, Y7
+	VPOR     Y7, Y6, Y6
+	VPCMPEQB Y3, Y0, Y7
+	VPOR     Y7, Y6, Y6
+	VPCMPGTB Y0, Y4, Y7 // Y7 = lim > Y0, signed, per byte
+	VPOR     Y7, Y6, Y6
+	VMOVDQU  32(SI)(CX*1), Y5
+	VPCMPEQB Y1, Y5, Y8
+	VPCMPEQB Y2, Y5, Y9
+	VPOR     Y9, Y8, Y8
+	VPCMPEQB Y3, Y5, Y9
+	VPOR     Y9, Y8, Y8
+	VPCMPGTB Y5, Y4, Y9
+	VPOR     Y9, Y8, Y8
+	VPOR     Y8, Y6, Y9
+	VPTEST   Y9, Y9
+	JNZ      avxfound64
+	ADDQ     $64, CX
+	CMPQ     CX, R8
+	JB       avxloop64
+	CMPQ     CX, BX
+	JAE      avxnone
+
+avxloop16:
+	VMOVDQU  (SI)(CX*1), X0
+	VPCMPEQB X1, X0, X6
+	VPCMPEQB X2, X0, X7
+	VPOR     X7, X6, X6
+	VPCMPEQB X3, X0, X7
+	VPOR     X7, X6, X6
+	VPCMPGTB X0, X4, X7
+	VPOR     X7, X6, X6
+	VPMOVMSKB X6, DX
+	TESTL    DX, DX
+	JNZ      avxfound
+	ADDQ     $16, CX
+	CMPQ     CX, BX
+	JB       avxloop16
+
+avxnone:
+	VZEROUPPER
+	MOVQ CX, ret+24(FP)
+	RET
+
+avxfound64:
+	VPMOVMSKB Y6, DX
+	TESTL     DX, DX
+	JNZ       avxfound
+	VPMOVMSKB Y8, DX
+	ADDQ      $32, CX
+
+avxfound:
+	VZEROUPPER
+	BSFL DX, DX
+	ADDQ DX, CX
+	MOVQ CX, ret+24(FP)
+	RET
+
+// func cpuAVX2() bool
+TEXT ·cpuAVX2(SB), NOSPLIT, $0-1
+	// Leaf 7 must exist.
+	XORL  AX, AX
+	XORL  CX, CX
+	CPUID
+	CMPL  AX, $7
+	JB    noavx2
+
+	// Leaf 1: OSXSAVE (ECX bit 27) and AVX (bit 28).
+	MOVL  $1, AX
+	XORL  CX, CX
+	CPUID
+	ANDL  $0x18000000, CX
+	CMPL  CX, $0x18000000
+	JNE   noavx2
+
+	// XCR0: the OS saves the SSE (bit 1) and AVX (bit 2) state.
+	XORL   CX, CX
+	XGETBV
+	ANDL   $6, AX
+	CMPL   AX, $6
+	JNE    noavx2
+
+	// Leaf 7, subleaf 0: AVX2 (EBX bit 5).
+	MOVL  $7, AX
+	XORL  CX, CX
+	CPUID
+	BTL   $5, BX
+	JCC   noavx2
+	MOVB  $1, ret+0(FP)
+	RET
+
+noavx2:
+	MOVB $0, ret+0(FP)
 	RET

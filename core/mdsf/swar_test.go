@@ -1,7 +1,6 @@
 package mdsf
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -98,44 +97,60 @@ func TestSkipPlainLong(t *testing.T) {
 	}
 }
 
-// TestVecStops checks the vector scanner itself, where there is one: the
-// index it returns has no stop byte before it and is either the first stop
-// or the end of the whole 16-byte blocks, for both limits, with one or two
-// stops in strings of up to 70 bytes.
+// TestVecStops checks the vector scanners themselves, where there are
+// some (each one this CPU can run): the index returned has no stop byte
+// before it and is either the first stop or the end of the whole 16-byte
+// blocks, for both limits, with one or two stops in strings of up to 70
+// bytes (every byte value), and of up to 210 bytes (the bytes next to the
+// limits and the special ones), which go through the 64-byte steps too.
 func TestVecStops(t *testing.T) {
-	if vecMin == math.MaxInt {
+	impls := vecImpls()
+	if len(impls) == 0 {
 		t.Skip("no vector code for " + runtime.GOARCH + " (or built with purego)")
 	}
 	isStop := func(c byte, lim int8) bool {
 		return c == '\'' || c == '"' || c == '\\' || int8(c) < lim
 	}
-	check := func(s string, lim int8) {
-		t.Helper()
-		want := len(s) &^ 15
-		for i := 0; i < want; i++ {
-			if isStop(s[i], lim) {
-				want = i
-				break
-			}
-		}
-		if got := vecStops(s, lim); got != want {
-			t.Fatalf("vecStops(%q, %#x) = %d, want %d", s, lim, got, want)
-		}
+	all := make([]byte, 256)
+	for b := range all {
+		all[b] = byte(b)
 	}
-	r := rand.New(rand.NewPCG(3, 4))
-	for n := 0; n <= 70; n++ {
-		for pos := 0; pos < n; pos++ {
-			for b := 0; b < 256; b++ {
-				buf := []byte(strings.Repeat("z", n))
-				buf[pos] = byte(b)
-				if r.IntN(2) == 0 {
-					buf[r.IntN(n)] = byte(r.IntN(256))
+	edges := []byte{0, 0x1f, 0x20, 0x21, '"', '\'', '\\', 0x7e, 0x7f, 0x80, 0xc3, 0xff}
+	for _, impl := range impls {
+		t.Run(impl.name, func(t *testing.T) {
+			check := func(s string, lim int8) {
+				t.Helper()
+				want := len(s) &^ 15
+				for i := 0; i < want; i++ {
+					if isStop(s[i], lim) {
+						want = i
+						break
+					}
 				}
-				for _, lim := range []int8{0, 0x20} {
-					check(string(buf), lim)
+				if got := impl.stops(s, lim); got != want {
+					t.Fatalf("%q, %#x: %d, want %d", s, lim, got, want)
 				}
 			}
-		}
+			r := rand.New(rand.NewPCG(3, 4))
+			for n := 0; n <= 210; n++ {
+				bytes := all
+				if n > 70 {
+					bytes = edges
+				}
+				for pos := 0; pos < n; pos++ {
+					for _, b := range bytes {
+						buf := []byte(strings.Repeat("z", n))
+						buf[pos] = b
+						if r.IntN(2) == 0 {
+							buf[r.IntN(n)] = byte(r.IntN(256))
+						}
+						for _, lim := range []int8{0, 0x20} {
+							check(string(buf), lim)
+						}
+					}
+				}
+			}
+		})
 	}
 }
 
