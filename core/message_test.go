@@ -3,6 +3,7 @@ package jstp
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/jstp-go/jstp/core/mdsf"
@@ -74,26 +75,58 @@ var messageCorpus = []string{
 	"{call:[",
 }
 
+// largeCorpus holds messages long enough for a call's arguments to be lent
+// (see BorrowArgs).
+var largeCorpus = func() []string {
+	long := strings.Repeat("abcdefgh", lendMin/8)
+	return []string{
+		"{call:[1,'i'],m:['" + long + "']}",
+		"{call:[1,'i'],m:['" + long + "\\n\\u0041é',{a:1,b:['x']}]}",
+		"{call:[1,'i'],m:['" + long + "',}]}",
+		"{call:[1,'i'],m:['" + long + "'//]}",
+		"{callback:[1],ok:['" + long + "']}",
+		"{event:[1,'i'],e:['" + long + "']}",
+	}
+}()
+
 // TestFastParseAgreesWithGeneric: whatever the fast path accepts, the
 // generic parser reads the same way.
 func TestFastParseAgreesWithGeneric(t *testing.T) {
-	fast := 0
-	for _, text := range messageCorpus {
-		checkFastParse(t, []byte(text))
+	fast, lent := 0, 0
+	for _, text := range append(messageCorpus, largeCorpus...) {
+		if checkFastParse(t, []byte(text)) {
+			lent++
+		}
 		var m inMessage
 		if fastParse([]byte(text), &m, nil, nil) {
 			fast++
 		}
 	}
-	if fast < 9 {
-		t.Errorf("fast path took only %d canonical messages", fast)
+	if fast < 13 || lent != 2 {
+		t.Errorf("fast path took only %d canonical messages, %d of them lent (want 2)", fast, lent)
 	}
 }
 
-func checkFastParse(t testing.TB, data []byte) {
-	var m inMessage
-	if !fastParse(data, &m, nil, nil) {
-		return
+// checkFastParse checks the fast path against the generic parser on data,
+// and reports whether data was parsed out of a lent buffer.
+func checkFastParse(t testing.TB, data []byte) (lent bool) {
+	var m, ml inMessage
+	ok := fastParse(data, &m, nil, nil)
+	// Parsing out of a lent buffer changes nothing but where the strings
+	// live.
+	okl := fastParse(data, &ml, nil, alwaysLend{})
+	defer ml.lease.release()
+	if okl != ok {
+		t.Fatalf("%q: fast path %v, with a lender %v", data, ok, okl)
+	}
+	if ml.lease != nil && (m.kind != "call" || len(data) < lendMin) {
+		t.Fatalf("%.100q: lent a payload it should not", data)
+	}
+	if !ok {
+		return false
+	}
+	if !reflect.DeepEqual(ml.payload, m.payload) {
+		t.Fatalf("%q: lent payload %v, plain %v", data, ml.payload, m.payload)
 	}
 	// Interned names read the same.
 	var nm names
@@ -110,14 +143,15 @@ func checkFastParse(t testing.TB, data []byte) {
 	if m.kind != g.kind || m.id != g.id || m.iface != g.iface || m.verb != g.verb || m.hasVerb != g.hasVerb || !reflect.DeepEqual(m.payload, g.payload) {
 		t.Fatalf("%q: fast %+v, generic %+v", data, m, g)
 	}
+	return ml.lease != nil
 }
 
 func FuzzFastParse(f *testing.F) {
-	for _, text := range messageCorpus {
+	for _, text := range append(messageCorpus, largeCorpus...) {
 		f.Add([]byte(text))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastParse(t, data)
+		_ = checkFastParse(t, data)
 	})
 }
 
