@@ -53,7 +53,8 @@ func lendClass(n int) (int, bool) {
 	return max(shift, lendMinShift) - lendMinShift, true
 }
 
-// parseLent parses payload out of a pooled buffer. It returns the value and
+// parseLent parses payload out of a pooled buffer, exactly (see
+// mdsf.ParseExact). It returns the value and
 // the lease that its strings depend on; a nil lease and a nil error when
 // payload is not of a pooled size; and the parse error, with nothing to
 // release, when payload is not valid.
@@ -68,7 +69,7 @@ func parseLent(payload []byte) (any, *argLease, error) {
 	}
 	leasesOut.Add(1)
 	b := l.buf[:copy(l.buf, payload)]
-	v, err := mdsf.ParseString(unsafe.String(unsafe.SliceData(b), len(b)))
+	v, err := mdsf.ParseStringExact(unsafe.String(unsafe.SliceData(b), len(b)))
 	if err != nil {
 		l.release()
 		return nil, nil, err

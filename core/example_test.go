@@ -2,8 +2,10 @@ package jstp_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jstp "github.com/jstp-go/jstp/core"
@@ -149,4 +151,31 @@ func ExampleReconnectorFunc() {
 	second, _ := conn.Call(ctx, "counter", "next")
 	fmt.Println(first, second)
 	// Output: [1] [2]
+}
+
+// A method that only reads its arguments (here: hashes an upload) can
+// borrow them: large calls then reuse pooled memory instead of allocating a
+// fresh string each. What it keeps must be copied (strings.Clone).
+func ExampleBorrowArgs() {
+	app := jstp.MustNewApplication("store")
+	var last string // what the method keeps: a copy
+	app.Handle("blobs", "put", func(name, data string) string {
+		last = strings.Clone(name)
+		return fmt.Sprintf("%x", sha256.Sum256([]byte(data)))[:16]
+	}, jstp.BorrowArgs())
+	srv, _ := jstp.NewServer(jstp.ServerOptions{Applications: []*jstp.Application{app}})
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := jstp.Connect(ctx, "store", nil, serveOverPipes(srv))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	sum, err := conn.Call(ctx, "blobs", "put", "a.txt", strings.Repeat("jstp ", 20000))
+	fmt.Println(sum, err, last)
+	// Output:
+	// [ded2afc52ad51742] <nil> a.txt
 }

@@ -1,7 +1,6 @@
 package jstp
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 
@@ -146,8 +145,6 @@ func (nm *names) intern(b []byte) string {
 // fastParse reads the canonical shape {kind:[id(,'target')](,verb:[...])}
 // with no whitespace, comments, escapes or non-ASCII in the header; it
 // reports false for anything else, leaving the generic parser to decide.
-var lineComment = []byte("//")
-
 func fastParse(data []byte, m *inMessage, nm *names, ln lender) bool {
 	n := len(data)
 	if n < 6 || data[0] != '{' || data[n-1] != '}' {
@@ -223,13 +220,10 @@ func fastParse(data []byte, m *inMessage, nm *names, ln lender) bool {
 	if data[i] != '[' || data[n-2] != ']' {
 		return false
 	}
-	// A line comment that runs to the end of the payload ("[]//]") would
-	// pass as trailing clutter when the payload is parsed alone, but in
-	// the whole message it swallows the closing brace too: a payload with
-	// "//" in it is left to the generic parser.
-	if bytes.Contains(data[i:n-1], lineComment) {
-		return false
-	}
+	// The payload is parsed alone, exactly: nothing may follow its array.
+	// A line comment after it ("[]//]") would pass as trailing clutter of
+	// the payload, but in the whole message it swallows the closing brace
+	// too; such a message is left to the generic parser.
 	if v, ok := verbs[string(name)]; ok {
 		m.verb = v
 	} else {
@@ -246,7 +240,7 @@ func fastParse(data []byte, m *inMessage, nm *names, ln lender) bool {
 			return true
 		}
 	}
-	payload, err := mdsf.Parse(raw)
+	payload, err := mdsf.ParseExact(raw)
 	if err != nil {
 		return false
 	}

@@ -3,6 +3,7 @@ package mdsf
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := Parse(data)
+		checkExact(t, data, v, err)
 		if err != nil {
 			var se *SyntaxError
 			if !errors.As(err, &se) || se.Offset < 0 || se.Offset > len(data) {
@@ -99,3 +101,35 @@ func FuzzSplitter(f *testing.F) {
 		}
 	})
 }
+
+// checkExact checks ParseExact against Parse's result on data: it accepts
+// what Parse accepts, with the same value, unless data starts or ends with
+// whitespace or a comment; and it accepts nothing else.
+func checkExact(t *testing.T, data []byte, v any, err error) {
+	t.Helper()
+	ve, errE := ParseExact(data)
+	if errE == nil {
+		if err != nil {
+			t.Fatalf("ParseExact(%q) accepts what Parse rejects: %v", data, err)
+		}
+		if !reflect.DeepEqual(ve, v) && !(isNaN(ve) && isNaN(v)) {
+			t.Fatalf("ParseExact(%q) = %#v, Parse %#v", data, ve, v)
+		}
+		return
+	}
+	var se *SyntaxError
+	if !errors.As(errE, &se) || se.Offset < 0 || se.Offset > len(data) {
+		t.Fatalf("ParseExact(%q): bad error %v", data, errE)
+	}
+	if err == nil && len(data) > 0 && !clutterStart[data[0]] {
+		// Parse took it: then something followed the value.
+		p := parser{s: string(data), st: new(scratch),
+			vals: arena[any]{minChunk: 16, maxChunk: 1024, maxAlloc: 64},
+			mems: arena[Member]{minChunk: 8, maxChunk: 512, maxAlloc: 32}}
+		if _, ok := p.value(); !ok || p.i == len(data) {
+			t.Fatalf("ParseExact(%q) rejects a text with nothing around its value: %v", data, errE)
+		}
+	}
+}
+
+func isNaN(v any) bool { f, ok := v.(float64); return ok && f != f }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -386,5 +387,41 @@ func TestStringifyRoundTripsParse(t *testing.T) {
 		back, err := ParseString(out)
 		require.NoError(t, err)
 		assert.Equal(t, v, back, "%s -> %s", in, out)
+	}
+}
+
+func TestParseExact(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{"[1]", true},
+		{"[]", true},
+		{"[ 1 , /*c*/ 2 ]", true},
+		{"[1//c\n]", true},
+		{"{a:'//'}", true},
+		{" [1]", false},
+		{"[1] ", false},
+		{"[1]//c", false},
+		{"[1]//]", false},
+		{"[1]/*c*/", false},
+		{"/*c*/[1]", false},
+		{"", false},
+		{"[1][2]", false},
+	} {
+		v, err := ParseExact([]byte(tc.in))
+		if (err == nil) != tc.ok {
+			t.Errorf("ParseExact(%q): %v, want ok %v", tc.in, err, tc.ok)
+			continue
+		}
+		vs, errS := ParseStringExact(tc.in)
+		if (errS == nil) != tc.ok || !reflect.DeepEqual(vs, v) {
+			t.Errorf("ParseStringExact(%q) = %v, %v; ParseExact %v, %v", tc.in, vs, errS, v, err)
+		}
+		if tc.ok {
+			if w, err := ParseString(tc.in); err != nil || !reflect.DeepEqual(w, v) {
+				t.Errorf("ParseExact(%q) = %v, Parse %v, %v", tc.in, v, w, err)
+			}
+		}
 	}
 }

@@ -44,13 +44,30 @@ func Parse(data []byte) (any, error) {
 	if string(data) == "[]" {
 		return emptyArray, nil // no copy of the input either
 	}
-	return parse(string(data))
+	return parse(string(data), false)
 }
 
 // ParseString is Parse for text held in a string. Strings in the result
 // share memory with s.
 func ParseString(s string) (any, error) {
-	return parse(s)
+	return parse(s, false)
+}
+
+// ParseExact is Parse for text that is one value and nothing else: no
+// whitespace or comment may come before or after it. A text it accepts
+// reads the same when embedded in a larger one, which a text with a
+// trailing line comment does not.
+func ParseExact(data []byte) (any, error) {
+	if string(data) == "[]" {
+		return emptyArray, nil
+	}
+	return parse(string(data), true)
+}
+
+// ParseStringExact is ParseExact for text held in a string. Strings in the
+// result share memory with s.
+func ParseStringExact(s string) (any, error) {
+	return parse(s, true)
 }
 
 // scratch holds per-parse working stacks, pooled between calls.
@@ -121,7 +138,9 @@ type parser struct {
 // predDepth is the nesting depth up to which sizes are predicted.
 const predDepth = 32
 
-func parse(s string) (any, error) {
+// parse reads s as one value; exact forbids the whitespace and comments
+// otherwise allowed around it.
+func parse(s string, exact bool) (any, error) {
 	p := parser{
 		s:    s,
 		vals: arena[any]{minChunk: 16, maxChunk: 1024, maxAlloc: 64},
@@ -143,9 +162,15 @@ func parse(s string) (any, error) {
 		p.boxes, p.shapes = &p.st.large.boxes, &p.st.large.shapes
 		p.predict = true
 	}
-	v, ok := p.value()
+	var v any
+	var ok bool
+	if exact && (len(s) == 0 || clutterStart[s[0]]) {
+		ok = p.unexpected("a value")
+	} else {
+		v, ok = p.value()
+	}
 	if ok {
-		if !p.clutter() {
+		if !exact && !p.clutter() {
 			ok = false
 		} else if p.i < len(p.s) {
 			ok = p.unexpected("end of input")
