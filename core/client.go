@@ -214,7 +214,7 @@ func (c *Connection) handshake(ctx context.Context, msg []byte, complete func(ts
 		return nil, fmt.Errorf("%w: handshake already done", ErrProtocol)
 	}
 	c.pending[0] = p
-	writer := ts.enqueue(msg)
+	writer := ts.enqueue(queued{msg: msg})
 	c.mu.Unlock()
 	if writer {
 		ts.flush()

@@ -210,8 +210,9 @@ type transportState struct {
 	closed chan struct{} // closed by Receiver.Closed
 
 	mu      sync.Mutex
-	queue   [][]byte
-	spare   [][]byte
+	queue   []queued
+	spare   []queued
+	bufs    [][]byte // the batch being written, for SendBatch; writer only
 	writing bool
 	dead    bool // stop writing: closed or failed
 	ending  bool // a fatal error or final message: ignore what arrives
@@ -269,7 +270,7 @@ func (ts *transportState) Closed(err error) {
 	ts.mu.Lock()
 	ts.dead = true
 	ts.over.Store(true)
-	ts.queue = nil
+	ts.dropQueueLocked()
 	ts.mu.Unlock()
 	close(ts.closed)
 	ts.c.transportClosed(ts, err)
@@ -284,15 +285,25 @@ func (ts *transportState) misuse(what string, closeIt bool) {
 	}
 }
 
-// enqueue adds msg to the send queue; it reports whether the caller must
-// call flush (it became the writer).
-func (ts *transportState) enqueue(msg []byte) bool {
+// queued is a message in a send queue, and the pooled buffer it lies in,
+// if any, which the queue holds until the message is written.
+type queued struct {
+	msg []byte
+	sb  *sendBuf
+}
+
+// enqueue adds q to the send queue; it reports whether the caller must
+// call flush (it became the writer). It takes over a hold of q.sb that the
+// caller made for the queue (and lets go of it when the transport is
+// dead).
+func (ts *transportState) enqueue(q queued) bool {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.dead {
+		q.sb.unhold()
 		return false
 	}
-	ts.queue = append(ts.queue, msg)
+	ts.queue = append(ts.queue, q)
 	if ts.writing {
 		return false
 	}
@@ -328,21 +339,31 @@ func (ts *transportState) flush() {
 		ts.mu.Unlock()
 		var err error
 		if bs, ok := ts.t.(BatchSender); ok && len(batch) > 1 {
-			err = bs.SendBatch(batch)
+			bufs := ts.bufs[:0]
+			for _, q := range batch {
+				bufs = append(bufs, q.msg)
+			}
+			err = bs.SendBatch(bufs)
+			clear(bufs)
+			ts.bufs = bufs[:0]
 			if err == nil && ts.c.log.enabled() {
-				for _, msg := range batch {
-					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: msg})
+				for _, q := range batch {
+					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
 				}
 			}
 		} else {
-			for _, msg := range batch {
-				if err = ts.t.Send(msg); err != nil {
+			for _, q := range batch {
+				if err = ts.t.Send(q.msg); err != nil {
 					break
 				}
 				if ts.c.log.enabled() {
-					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: msg})
+					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
 				}
 			}
+		}
+		// The transport is done with the batch, written or not.
+		for _, q := range batch {
+			q.sb.unhold()
 		}
 		clear(batch)
 		ts.mu.Lock()
@@ -350,7 +371,7 @@ func (ts *transportState) flush() {
 		if err != nil {
 			ts.dead = true
 			ts.over.Store(true)
-			ts.queue = nil
+			ts.dropQueueLocked()
 			ts.writing = false
 			ts.mu.Unlock()
 			ts.c.log.emit(LogEvent{Kind: LogError, Conn: ts.c, Err: fmt.Errorf("jstp: send: %w", err)})
@@ -361,9 +382,18 @@ func (ts *transportState) flush() {
 	}
 }
 
+// dropQueueLocked throws away what is queued, which will never be
+// written. Caller holds ts.mu.
+func (ts *transportState) dropQueueLocked() {
+	for _, q := range ts.queue {
+		q.sb.unhold()
+	}
+	ts.queue = nil
+}
+
 // send queues msg and writes it if nobody else is writing.
 func (ts *transportState) send(msg []byte) {
-	if ts.enqueue(msg) {
+	if ts.enqueue(queued{msg: msg}) {
 		ts.flush()
 	}
 }
@@ -384,7 +414,7 @@ func (ts *transportState) end(final []byte) {
 		return
 	}
 	if final != nil {
-		ts.queue = append(ts.queue, final)
+		ts.queue = append(ts.queue, queued{msg: final})
 	}
 	if ts.writing {
 		ts.closeWhenFlushed = true
@@ -452,6 +482,7 @@ type outgoing struct {
 	verb    string // none for an inspect or a ping
 	payload []byte
 	framed  []byte
+	sb      *sendBuf // the pooled buffer framed lies in, if any
 }
 
 // frameRoom is the room encodeFramed leaves for "{kind:[id" (a kind of
@@ -462,15 +493,35 @@ const frameRoom = 32
 // after frameRoom bytes left for its start, so that numbering it needs no
 // copy of the arguments (a large argument is then copied once, into the
 // buffer that is sent and kept in the session).
-func encodeFramed(iface, verb string, args []any) ([]byte, error) {
-	b := make([]byte, frameRoom, frameRoom+len(iface)+len(verb)+64)
+//
+// With pool set, a call with large string arguments is encoded into a
+// pooled buffer, returned with no holders (see sendBuf); nil when the
+// buffer is a fresh one.
+func encodeFramed(iface, verb string, args []any, pool bool) ([]byte, *sendBuf, error) {
+	var b []byte
+	var sb *sendBuf
+	if n := argsSize(args); pool && n >= sendPoolMin {
+		// Room for some escapes; a message that outgrows it moves to a
+		// fresh buffer, and this one goes back.
+		sb = getSendBuf(frameRoom + len(iface) + len(verb) + 64 + n + n/16)
+	}
+	if sb != nil {
+		b = sb.buf[:frameRoom]
+	} else {
+		b = make([]byte, frameRoom, frameRoom+len(iface)+len(verb)+64)
+	}
 	b = append(b, ',')
 	b = mdsf.AppendString(b, iface)
 	b = append(b, "],"...)
 	b = mdsf.AppendKey(b, verb)
 	b = append(b, ':')
 	b, err := encodeArgs(b, args)
-	return append(b, '}'), err
+	b = append(b, '}')
+	if sb != nil && (err != nil || cap(b) != len(sb.buf) || &b[0] != &sb.buf[0]) {
+		sb.put()
+		sb = nil
+	}
+	return b, sb, err
 }
 
 // frame completes a message made by encodeFramed with its start.
@@ -551,7 +602,11 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	} else {
 		msg = o.appendTo(messageBuffer(o.size()), id)
 	}
-	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg})
+	// Both holds are taken while the session is locked, before anything
+	// could find the message delivered and let go of it.
+	o.sb.hold() // the session's
+	o.sb.hold() // the send queue's
+	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg, sb: o.sb})
 	s.mu.Unlock()
 	if p != nil {
 		c.pending[id] = p
@@ -559,14 +614,23 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	ts := c.currentLocked()
 	if ts != nil {
 		ts.awaiting.Store(int32(min(len(c.pending), 1<<20)))
+	} else {
+		o.sb.unhold() // no queue: sent when the session is restored
 	}
-	writer := ts != nil && ts.enqueue(msg)
+	writer := ts != nil && ts.enqueue(queued{msg, o.sb})
 	c.mu.Unlock()
+	if h := testHookNumbered.Load(); h != nil {
+		(*h)()
+	}
 	if writer {
 		ts.flush()
 	}
 	return id, nil
 }
+
+// testHookNumbered, when set, runs after a message is numbered, buffered
+// and queued (or not, without a transport), before it is written.
+var testHookNumbered atomic.Pointer[func()]
 
 // errMoved reports that a server connection's session has moved to the
 // connection of a resumption: the message belongs there.
@@ -628,14 +692,19 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 // On a client, a call made while the connection is being restored is sent
 // once the session is resumed; ctx bounds the wait.
 func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
-	framed, err := encodeFramed(iface, method, args)
+	// Log events carry the messages sent, which a hook may keep: those
+	// are never pooled.
+	framed, sb, err := encodeFramed(iface, method, args, !c.log.enabled())
 	if err != nil {
 		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
 	}
 	p := newPending(pendCall)
-	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed}, p)
+	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed, sb: sb}, p)
 	if err != nil {
 		p.release()
+		if sb != nil {
+			sb.put() // never held: the call was not sent
+		}
 		return nil, err
 	}
 	v, err := c.await(ctx, id, p)
@@ -1317,9 +1386,10 @@ func (c *Connection) restoreLocked(ts *transportState, peerReceived int64) (lost
 		peerReceived = s.lastID
 	}
 	s.dropDeliveredLocked(peerReceived)
-	resend := make([][]byte, len(s.buffer))
+	resend := make([]queued, len(s.buffer))
 	for i, m := range s.buffer {
-		resend[i] = m.msg
+		m.sb.hold() // the send queue's
+		resend[i] = queued{m.msg, m.sb}
 	}
 	s.mu.Unlock()
 	for id, p := range c.pending {
@@ -1328,8 +1398,8 @@ func (c *Connection) restoreLocked(ts *transportState, peerReceived int64) (lost
 			delete(c.pending, id)
 		}
 	}
-	for _, msg := range resend {
-		if ts.enqueue(msg) {
+	for _, q := range resend {
+		if ts.enqueue(q) {
 			flush = true
 		}
 	}

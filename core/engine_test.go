@@ -193,7 +193,7 @@ func TestQueuedMessagesGoOutAsOneBatch(t *testing.T) {
 	}()
 	<-g.entered
 	for _, m := range []string{"b", "c", "d"} {
-		if ts.enqueue([]byte(m)) {
+		if ts.enqueue(queued{msg: []byte(m)}) {
 			t.Fatal("a second writer was elected while one writes")
 		}
 	}

@@ -493,7 +493,7 @@ func (c *Connection) bind(ts *transportState, app *Application, version string, 
 	sess.mu.Lock()
 	sess.conn = c
 	sess.mu.Unlock()
-	flush := ts.enqueue(answer)
+	flush := ts.enqueue(queued{msg: answer})
 	if resumed {
 		lost, more := c.restoreLocked(ts, peerReceived)
 		flush = flush || more

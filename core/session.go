@@ -13,6 +13,7 @@ import (
 type bufferedMessage struct {
 	id  int64 // absolute id
 	msg []byte
+	sb  *sendBuf // the pooled buffer msg lies in, held by the session
 }
 
 // Session is the state both sides of a JSTP connection keep beyond one
@@ -146,7 +147,8 @@ func (s *Session) dropDeliveredLocked(abs int64) {
 	}
 	n := 0
 	for n < len(s.buffer) && s.buffer[n].id <= abs {
-		s.buffer[n].msg = nil
+		s.buffer[n].sb.unhold()
+		s.buffer[n] = bufferedMessage{}
 		n++
 	}
 	if n == len(s.buffer) {
