@@ -120,6 +120,38 @@ func TestServerEnv(t *testing.T) {
 	}
 }
 
+// TestCopyArgs: -copy-args reaches the Go server's process (which then
+// registers its method without BorrowArgs), and the report says which way
+// the method took its argument.
+func TestCopyArgs(t *testing.T) {
+	for _, copyArgs := range []bool{false, true} {
+		cfg := &Config{Dir: t.TempDir(), CopyArgs: copyArgs}
+		srv, err := startGoServer(cfg, "echo", adapters["tcp"], 3, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", srv.pid()))
+		srv.stop(10 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(strings.Split(string(raw), "\x00"), envCopy+"=1"); got != copyArgs {
+			t.Errorf("CopyArgs %v: %s=1 in the server's environment: %v", copyArgs, envCopy, got)
+		}
+		rep, err := Run(context.Background(), Config{Dir: t.TempDir(), CopyArgs: copyArgs, Adapters: []string{"tcp"}, MemConns: nil})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "borrows its argument"
+		if copyArgs {
+			want = "copies its argument"
+		}
+		if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+			t.Errorf("CopyArgs %v: report notes %q do not say the method %s", copyArgs, rep.Notes, want)
+		}
+	}
+}
+
 func TestProfileFile(t *testing.T) {
 	p := Point{W: 1, C: 100, R: 1000, S: 10}
 	if got := (&Config{}).profileFile("nodego-", adapters["tcp"], p); got != "" {
