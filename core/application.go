@@ -52,7 +52,10 @@ type MethodOption func(*method)
 // method has returned and its results are encoded. A method that wants to
 // keep a string, or hand it to a goroutine that outlives the call, must copy
 // it first (strings.Clone). Returning an argument as a result, or in an
-// error, is safe: both are encoded before the memory is reused.
+// error, is safe: both are encoded before the memory is reused. Under the
+// race detector (go test -race) the memory is overwritten as soon as it is
+// given back, so that a method that keeps a borrowed string shows it in
+// its tests.
 //
 // The engine lends memory only where it pays: to calls whose text is large
 // (4 KiB or more) and in the shape the reference writes, and never while a

@@ -79,12 +79,26 @@ func parseLent(payload []byte) (any, *argLease, error) {
 
 // release gives the buffer back. Nothing may use the strings that share it
 // afterwards. release of a nil lease does nothing.
+//
+// Under the race detector the buffer is overwritten first, so that a method
+// that keeps a borrowed string against its promise sees the damage at once
+// in its tests, not now and then in production.
 func (l *argLease) release() {
-	if l != nil {
-		leasesOut.Add(-1)
-		lentPools[l.class].Put(l)
+	if l == nil {
+		return
 	}
+	if raceEnabled {
+		for i := range l.buf {
+			l.buf[i] = lentPoison
+		}
+	}
+	leasesOut.Add(-1)
+	lentPools[l.class].Put(l)
 }
+
+// lentPoison is what a given-back lent buffer is filled with under the race
+// detector: not valid UTF-8, so that it shows.
+const lentPoison = 0xff
 
 // lender decides whether a call's arguments may be lent: *Connection, or
 // nil (never).

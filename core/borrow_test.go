@@ -332,3 +332,43 @@ func TestLendClass(t *testing.T) {
 		}
 	}
 }
+
+// TestBorrowArgsPoisonUnderRace: under the race detector a method that
+// keeps a borrowed string sees it overwritten once the call is over.
+func TestBorrowArgsPoisonUnderRace(t *testing.T) {
+	if !raceEnabled {
+		t.Skip("lent buffers are overwritten only under the race detector (make test runs it)")
+	}
+	var kept string
+	app := MustNewApplication("lendApp")
+	app.HandleRaw("blob", "keep", 1, func(_ context.Context, _ *Connection, args []any) ([]any, error) {
+		kept, _ = args[0].(string) // against the promise of BorrowArgs
+		return nil, nil
+	}, BorrowArgs())
+	srv, err := NewServer(ServerOptions{Applications: []*Application{app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "lendApp", nil, func(context.Context) (Transport, error) {
+		a, b := Pipe()
+		srv.Serve(b)
+		return a, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arg := strings.Repeat("k", 2*lendMin)
+	if _, err := conn.Call(ctx, "blob", "keep", arg); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	// Shutdown waits for the call's task, which gave the buffer back.
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kept != strings.Repeat("\xff", len(arg)) {
+		t.Errorf("the kept string reads %.20q..., not the poison", kept)
+	}
+}
