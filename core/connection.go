@@ -392,8 +392,12 @@ func (ts *transportState) dropQueueLocked() {
 }
 
 // send queues msg and writes it if nobody else is writing.
-func (ts *transportState) send(msg []byte) {
-	if ts.enqueue(queued{msg: msg}) {
+func (ts *transportState) send(msg []byte) { ts.enqueueAndFlush(queued{msg: msg}) }
+
+// enqueueAndFlush queues q (taking over a hold of q.sb, as enqueue does)
+// and writes it if nobody else is writing.
+func (ts *transportState) enqueueAndFlush(q queued) {
+	if ts.enqueue(q) {
 		ts.flush()
 	}
 }
@@ -644,14 +648,41 @@ func (c *Connection) sendOn(ts *transportState, msg []byte) {
 }
 
 func (c *Connection) sendCallback(ts *transportState, id int64, results []any, err error) {
-	msg := make([]byte, 0, 64)
+	// Large results are encoded into a pooled buffer, which the send queue
+	// gives back once written (see sendBuf); never while log events, which
+	// carry the messages sent, are on.
+	var sb *sendBuf
+	if n := argsSize(results); err == nil && n >= sendPoolMin && ts != nil && !c.log.enabled() {
+		sb = getSendBuf(32 + n + n/16)
+	}
+	var msg []byte
+	if sb != nil {
+		msg = sb.buf[:0]
+	} else {
+		msg = make([]byte, 0, 64)
+	}
 	msg = append(msg, "{callback:["...)
 	msg = appendID(msg, id)
 	if err == nil {
 		body, encErr := mdsf.AppendArray(append(msg, "],ok:"...), results)
 		if encErr == nil {
-			c.sendOn(ts, append(body, '}'))
+			body = append(body, '}')
+			if sb != nil && cap(body) == len(sb.buf) && &body[0] == &sb.buf[0] {
+				sb.hold() // the send queue's, which enqueue takes over
+				ts.enqueueAndFlush(queued{body, sb})
+				return
+			}
+			if sb != nil {
+				sb.put() // outgrown: body moved to a fresh buffer
+			}
+			c.sendOn(ts, body)
 			return
+		}
+		if sb != nil {
+			sb.put()
+			msg = make([]byte, 0, 64)
+			msg = append(msg, "{callback:["...)
+			msg = appendID(msg, id)
 		}
 		c.log.emit(LogEvent{Kind: LogError, Conn: c, Err: fmt.Errorf("jstp: cannot encode results: %w", encErr)})
 		err = ErrInternalAPIError

@@ -7,8 +7,9 @@ import (
 
 // Pooled send buffers.
 //
-// A large call (an argument of sendPoolMin bytes or more) is encoded into
-// a pooled buffer instead of a fresh one. The buffer is both what the
+// A large call (string arguments of sendPoolMin bytes or more) is encoded
+// into a pooled buffer instead of a fresh one, and so is a callback with
+// large results (its only holder is the send queue). The buffer is both what the
 // transport writes and what the session keeps until the peer has it, so it
 // has two kinds of holders, counted in refs: the session, until the
 // message is known delivered (dropDeliveredLocked), and each send queue it
@@ -25,9 +26,9 @@ const sendPoolMin = 32 << 10
 // sendPools holds the free buffers of each size class (see lendClass).
 var sendPools [len(lentPools)]sync.Pool
 
-// sendBufsOut counts the pooled send buffers not yet given back, for
-// tests.
-var sendBufsOut atomic.Int64
+// sendBufsOut counts the pooled send buffers not yet given back, and
+// sendBufsTaken all those ever taken, for tests.
+var sendBufsOut, sendBufsTaken atomic.Int64
 
 // sendBuf is a pooled buffer that one outgoing message is encoded into.
 type sendBuf struct {
@@ -48,6 +49,7 @@ func getSendBuf(n int) *sendBuf {
 		sb = &sendBuf{buf: make([]byte, 1<<(lendMinShift+class)), class: class}
 	}
 	sendBufsOut.Add(1)
+	sendBufsTaken.Add(1)
 	return sb
 }
 

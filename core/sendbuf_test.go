@@ -3,6 +3,7 @@ package jstp
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -201,5 +202,82 @@ func TestPooledSendBufferResend(t *testing.T) {
 	}
 	if n := sendBufsOut.Load(); n != 0 {
 		t.Fatalf("%d send buffers not given back", n)
+	}
+}
+
+// TestPooledCallbackBuffers: large results are sent from a pooled buffer,
+// which the send queue gives back once written.
+func TestPooledCallbackBuffers(t *testing.T) {
+	large := strings.Repeat("r", 100000)
+	for _, tc := range []struct {
+		name       string
+		result     string
+		fail       bool
+		hook       bool
+		wantPooled bool
+	}{
+		{name: "large result", result: large, wantPooled: true},
+		{name: "small result", result: "small"},
+		{name: "error", result: large, fail: true},
+		{name: "hook set", result: large, hook: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := MustNewApplication("resultApp")
+			app.HandleRaw("blob", "get", 0, func(context.Context, *Connection, []any) ([]any, error) {
+				if tc.fail {
+					return nil, NewError(100, "no", tc.result)
+				}
+				return []any{tc.result}, nil
+			})
+			opts := ServerOptions{Applications: []*Application{app}}
+			if tc.hook {
+				opts.Hook = func(LogEvent) {}
+			}
+			srv, err := NewServer(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := Connect(ctx, "resultApp", nil, func(context.Context) (Transport, error) {
+				a, b := Pipe()
+				srv.Serve(b)
+				return a, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			taken := sendBufsTaken.Load()
+			const calls = 3
+			for range calls {
+				res, err := conn.Call(ctx, "blob", "get")
+				if tc.fail {
+					var re *RemoteError
+					if !errors.As(err, &re) || re.Code != 100 {
+						t.Fatalf("want the method's error, got %v", err)
+					}
+					continue
+				}
+				if err != nil || len(res) != 1 || res[0] != tc.result {
+					t.Fatalf("got %d results, %v", len(res), err)
+				}
+			}
+			conn.Close()
+			// Shutdown waits for the calls' workers, which wrote the
+			// answers and let go of their buffers.
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := int64(0)
+			if tc.wantPooled {
+				want = calls
+			}
+			if got := sendBufsTaken.Load() - taken; got != want {
+				t.Errorf("%d answers sent from pooled buffers, want %d", got, want)
+			}
+			if n := sendBufsOut.Load(); n != 0 {
+				t.Errorf("%d send buffers not given back", n)
+			}
+		})
 	}
 }
