@@ -79,21 +79,14 @@ func TestBorrowArgs(t *testing.T) {
 			if tc.hook {
 				opts.Hook = func(LogEvent) {}
 			}
-			srv, err := NewServer(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, dial := testServer(t, opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var got string
 			if tc.raw != "" {
 				got = rawCall(ctx, t, srv, "lendApp", tc.raw)
 			} else {
-				conn, err := Connect(ctx, "lendApp", nil, func(context.Context) (Transport, error) {
-					a, b := Pipe()
-					srv.Serve(b)
-					return a, nil
-				})
+				conn, err := Connect(ctx, "lendApp", nil, dial)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -129,9 +122,10 @@ type echoer struct{ fn func(string) string }
 
 func (e echoer) Echo(s string) string { return e.fn(s) }
 
-// rawCall handshakes with app over a pipe, sends msg as is and returns the
-// string its callback carries.
-func rawCall(ctx context.Context, t *testing.T, srv *Server, app, msg string) string {
+// rawPeer connects to srv over a pipe and handshakes with app: the test
+// then sends raw messages on the pipe and reads what comes back from the
+// receiver.
+func rawPeer(ctx context.Context, t *testing.T, srv *Server, app string) (*PipeEnd, *chanReceiver) {
 	t.Helper()
 	a, b := Pipe()
 	srv.Serve(b)
@@ -144,6 +138,14 @@ func rawCall(ctx context.Context, t *testing.T, srv *Server, app, msg string) st
 	if reply := rec.next(ctx, t); !strings.HasPrefix(reply, "{handshake:[0],ok:") {
 		t.Fatalf("handshake answered with %.100s", reply)
 	}
+	return a, rec
+}
+
+// rawCall sends msg as is after a handshake with app and returns the
+// string its callback carries.
+func rawCall(ctx context.Context, t *testing.T, srv *Server, app, msg string) string {
+	t.Helper()
+	a, rec := rawPeer(ctx, t, srv, app)
 	if err := a.Send([]byte(msg)); err != nil {
 		t.Fatal(err)
 	}
@@ -222,17 +224,10 @@ func TestBorrowArgsConcurrentCalls(t *testing.T) {
 		}
 		return []any{fmt.Sprintf("%x", before)}, nil
 	}, BorrowArgs())
-	srv, err := NewServer(ServerOptions{Applications: []*Application{app}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, dial := testServer(t, ServerOptions{Applications: []*Application{app}})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	conn, err := Connect(ctx, "lendApp", nil, func(context.Context) (Transport, error) {
-		a, b := Pipe()
-		srv.Serve(b)
-		return a, nil
-	})
+	conn, err := Connect(ctx, "lendApp", nil, dial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,21 +271,10 @@ func TestBorrowArgsConcurrentCalls(t *testing.T) {
 // not parse, and no lease is left behind.
 func TestBorrowArgsBadPayload(t *testing.T) {
 	app, _ := lendApp(t, rawBorrowed)
-	srv, err := NewServer(ServerOptions{Applications: []*Application{app}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, _ := testServer(t, ServerOptions{Applications: []*Application{app}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a, b := Pipe()
-	srv.Serve(b)
-	rec := newChanReceiver()
-	a.Start(rec)
-	defer a.Close()
-	if err := a.Send([]byte("{handshake:[0,'lendApp']}")); err != nil {
-		t.Fatal(err)
-	}
-	rec.next(ctx, t)
+	a, rec := rawPeer(ctx, t, srv, "lendApp")
 	if err := a.Send([]byte("{call:[1,'blob'],echo:['" + strings.Repeat("z", 2*lendMin) + "',}]}")); err != nil {
 		t.Fatal(err)
 	}
@@ -345,17 +329,10 @@ func TestBorrowArgsPoisonUnderRace(t *testing.T) {
 		kept, _ = args[0].(string) // against the promise of BorrowArgs
 		return nil, nil
 	}, BorrowArgs())
-	srv, err := NewServer(ServerOptions{Applications: []*Application{app}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, dial := testServer(t, ServerOptions{Applications: []*Application{app}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := Connect(ctx, "lendApp", nil, func(context.Context) (Transport, error) {
-		a, b := Pipe()
-		srv.Serve(b)
-		return a, nil
-	})
+	conn, err := Connect(ctx, "lendApp", nil, dial)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,8 +57,7 @@ func TestPooledSendBuffers(t *testing.T) {
 		{name: "hook set", arg: strings.Repeat("d", 100000), hook: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv, dial := testServer(t, ServerOptions{Applications: []*Application{hashApp()}})
-			_ = srv
+			_, dial := testServer(t, ServerOptions{Applications: []*Application{hashApp()}})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			var opts *Client
@@ -233,17 +232,10 @@ func TestPooledCallbackBuffers(t *testing.T) {
 			if tc.hook {
 				opts.Hook = func(LogEvent) {}
 			}
-			srv, err := NewServer(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
+			srv, dial := testServer(t, opts)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			conn, err := Connect(ctx, "resultApp", nil, func(context.Context) (Transport, error) {
-				a, b := Pipe()
-				srv.Serve(b)
-				return a, nil
-			})
+			conn, err := Connect(ctx, "resultApp", nil, dial)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,34 @@
 
 #include "textflag.h"
 
+// STOPS16(src, dst) sets every byte of dst whose byte in src is ', " or \
+// or, taken as signed, less than the limit (X1, X2, X3, X4 as set up
+// below); X6 is scratch. src is left as it was.
+#define STOPS16(src, dst) \
+	MOVO    src, dst \
+	PCMPEQB X1, dst \
+	MOVO    src, X6 \
+	PCMPEQB X2, X6 \
+	POR     X6, dst \
+	MOVO    src, X6 \
+	PCMPEQB X3, X6 \
+	POR     X6, dst \
+	MOVO    X4, X6 \
+	PCMPGTB src, X6 \
+	POR     X6, dst
+
+// STOPSV(q, dq, bs, lim, src, dst, tmp) is STOPS16 in the VEX encoding
+// (AVX2 on Y registers, 32 bytes; AVX on X registers, 16): q, dq and bs
+// hold the three special bytes and lim the limit in every lane.
+#define STOPSV(q, dq, bs, lim, src, dst, tmp) \
+	VPCMPEQB q, src, dst \
+	VPCMPEQB dq, src, tmp \
+	VPOR     tmp, dst, dst \
+	VPCMPEQB bs, src, tmp \
+	VPOR     tmp, dst, dst \
+	VPCMPGTB src, lim, tmp \
+	VPOR     tmp, dst, dst
+
 // func stopBlocks(p *byte, n int, lim int8) int
 //
 // Tests the whole 16-byte blocks of p[:n] with SSE2 (part of every amd64
@@ -39,58 +67,17 @@ TEXT ·stopBlocks(SB), NOSPLIT, $0-32
 	// Four blocks per step, their stops gathered in X7; a step with a
 	// stop is gone over again by the one-block loop, which finds it.
 loop64:
-	MOVOU   (SI)(CX*1), X0
-	MOVO    X0, X5
-	PCMPEQB X1, X5
-	MOVO    X0, X6
-	PCMPEQB X2, X6
-	POR     X6, X5
-	MOVO    X0, X6
-	PCMPEQB X3, X6
-	POR     X6, X5
-	MOVO    X4, X6
-	PCMPGTB X0, X6
-	POR     X6, X5
-	MOVO    X5, X7
-	MOVOU   16(SI)(CX*1), X0
-	MOVO    X0, X5
-	PCMPEQB X1, X5
-	MOVO    X0, X6
-	PCMPEQB X2, X6
-	POR     X6, X5
-	MOVO    X0, X6
-	PCMPEQB X3, X6
-	POR     X6, X5
-	MOVO    X4, X6
-	PCMPGTB X0, X6
-	POR     X6, X5
-	POR     X5, X7
-	MOVOU   32(SI)(CX*1), X0
-	MOVO    X0, X5
-	PCMPEQB X1, X5
-	MOVO    X0, X6
-	PCMPEQB X2, X6
-	POR     X6, X5
-	MOVO    X0, X6
-	PCMPEQB X3, X6
-	POR     X6, X5
-	MOVO    X4, X6
-	PCMPGTB X0, X6
-	POR     X6, X5
-	POR     X5, X7
-	MOVOU   48(SI)(CX*1), X0
-	MOVO    X0, X5
-	PCMPEQB X1, X5
-	MOVO    X0, X6
-	PCMPEQB X2, X6
-	POR     X6, X5
-	MOVO    X0, X6
-	PCMPEQB X3, X6
-	POR     X6, X5
-	MOVO    X4, X6
-	PCMPGTB X0, X6
-	POR     X6, X5
-	POR     X5, X7
+	MOVOU (SI)(CX*1), X0
+	STOPS16(X0, X7)
+	MOVOU 16(SI)(CX*1), X0
+	STOPS16(X0, X5)
+	POR   X5, X7
+	MOVOU 32(SI)(CX*1), X0
+	STOPS16(X0, X5)
+	POR   X5, X7
+	MOVOU 48(SI)(CX*1), X0
+	STOPS16(X0, X5)
+	POR   X5, X7
 	PMOVMSKB X7, DX
 	TESTL    DX, DX
 	JNZ      loop
@@ -101,18 +88,8 @@ loop64:
 	JAE      none
 
 loop:
-	MOVOU   (SI)(CX*1), X0
-	MOVO    X0, X5
-	PCMPEQB X1, X5
-	MOVO    X0, X6
-	PCMPEQB X2, X6
-	POR     X6, X5
-	MOVO    X0, X6
-	PCMPEQB X3, X6
-	POR     X6, X5
-	MOVO    X4, X6
-	PCMPGTB X0, X6 // X6 = lim > X0, signed, per byte
-	POR     X6, X5
+	MOVOU    (SI)(CX*1), X0
+	STOPS16(X0, X5)
 	PMOVMSKB X5, DX
 	TESTL   DX, DX
 	JNZ     found
@@ -160,23 +137,11 @@ TEXT ·stopBlocksAVX2(SB), NOSPLIT, $0-32
 	JZ   avxloop16
 
 avxloop64:
-	VMOVDQU  (SI)(CX*1), Y0
-	VPCMPEQB Y1, Y0, Y6
-	VPCMPEQB Y2, Y0, Y7
-	VPOR     Y7, Y6, Y6
-	VPCMPEQB Y3, Y0, Y7
-	VPOR     Y7, Y6, Y6
-	VPCMPGTB Y0, Y4, Y7 // Y7 = lim > Y0, signed, per byte
-	VPOR     Y7, Y6, Y6
-	VMOVDQU  32(SI)(CX*1), Y5
-	VPCMPEQB Y1, Y5, Y8
-	VPCMPEQB Y2, Y5, Y9
-	VPOR     Y9, Y8, Y8
-	VPCMPEQB Y3, Y5, Y9
-	VPOR     Y9, Y8, Y8
-	VPCMPGTB Y5, Y4, Y9
-	VPOR     Y9, Y8, Y8
-	VPOR     Y8, Y6, Y9
+	VMOVDQU (SI)(CX*1), Y0
+	STOPSV(Y1, Y2, Y3, Y4, Y0, Y6, Y7)
+	VMOVDQU 32(SI)(CX*1), Y5
+	STOPSV(Y1, Y2, Y3, Y4, Y5, Y8, Y9)
+	VPOR    Y8, Y6, Y9
 	VPTEST   Y9, Y9
 	JNZ      avxfound64
 	ADDQ     $64, CX
@@ -186,14 +151,8 @@ avxloop64:
 	JAE      avxnone
 
 avxloop16:
-	VMOVDQU  (SI)(CX*1), X0
-	VPCMPEQB X1, X0, X6
-	VPCMPEQB X2, X0, X7
-	VPOR     X7, X6, X6
-	VPCMPEQB X3, X0, X7
-	VPOR     X7, X6, X6
-	VPCMPGTB X0, X4, X7
-	VPOR     X7, X6, X6
+	VMOVDQU   (SI)(CX*1), X0
+	STOPSV(X1, X2, X3, X4, X0, X6, X7)
 	VPMOVMSKB X6, DX
 	TESTL    DX, DX
 	JNZ      avxfound
