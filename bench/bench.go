@@ -85,6 +85,12 @@ func QuickPoints() []Point {
 	}
 }
 
+// LentArgs reports whether the point's argument is large enough for
+// jstp.BorrowArgs to matter: from 4 KiB, the size from which the engine
+// lends memory to such a method. The default benchmark then also runs
+// go→go with a method that copies its argument.
+func (p Point) LentArgs() bool { return p.S >= 4<<10 }
+
 // ParsePoint parses "W1 C100 R1000 S10" (or with commas or colons, any
 // order; an optional "w=N" sets the window, "rtt" names round-trip points).
 func ParsePoint(s string) (Point, error) {
@@ -138,6 +144,9 @@ const (
 	KindNodeNode  = "node→node" // (1) Node server, Node load generator
 	KindNodeGo    = "node→go"   // (2) Go server, Node load generator
 	KindGoGo      = "go→go"     // (3) Go server, Go load generator
+	// (3') go→go with the Go server's method registered without
+	// jstp.BorrowArgs, on points with large arguments (see lentArgs).
+	KindGoGoCopy = "go→go copy"
 	KindEcho      = "echo"      // (4) raw echo, Go to Go, no JSTP
 	KindGoNodeMem = "memory"    // memory runs
 )

@@ -55,9 +55,30 @@ func TestQuick(t *testing.T) {
 	if f := rep.Failures(); len(f) > 0 {
 		t.Fatalf("failed runs:\n%s", strings.Join(f, "\n"))
 	}
-	want := len(points) * (len(AdapterNames())*3 + 3) // per adapter node→go, go→go, echo; Node ws, tcp, unix
+	// Per point: per adapter node→go, go→go, echo (and go→go copy where
+	// the argument is large); Node ws, tcp, unix.
+	want, copies := 0, 0
+	for _, p := range points {
+		want += len(AdapterNames())*3 + 3
+		if p.LentArgs() {
+			want += len(AdapterNames())
+			copies += len(AdapterNames())
+		}
+	}
 	if len(rep.Results) != want {
 		t.Errorf("got %d results, want %d", len(rep.Results), want)
+	}
+	if copies == 0 {
+		t.Error("no point with large arguments: go→go copy did not run")
+	}
+	lent := map[string]bool{}
+	for _, p := range points {
+		lent[p.String()] = p.LentArgs()
+	}
+	for _, x := range rep.Ratios() {
+		if (x.GoCopyVsEcho != 0) != lent[x.Point] {
+			t.Errorf("%s %s: go→go copy / echo is %v", x.Point, x.Adapter, x.GoCopyVsEcho)
+		}
 	}
 	for _, r := range rep.Results {
 		if r.Calls != pointCalls(points, r.Point) {

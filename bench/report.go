@@ -34,6 +34,8 @@ type Ratio struct {
 	P99GoVsNode float64
 	// GoServerVsNode is node→go calls/s over node→node.
 	GoServerVsNode float64
+	// GoCopyVsEcho is GoVsEcho for "go→go copy" (0 where it did not run).
+	GoCopyVsEcho float64
 }
 
 func ratio(a, b *Result, f func(*Result) float64) float64 {
@@ -54,13 +56,15 @@ func (rep *Report) Ratios() []Ratio {
 			a := adapters[n]
 			gogo := rep.find(KindGoGo, p.String(), n)
 			node := rep.find(KindNodeNode, p.String(), "node "+a.Transport)
+			echo := rep.find(KindEcho, p.String(), n)
 			out = append(out, Ratio{
 				Point:          p.String(),
 				Adapter:        n,
-				GoVsEcho:       ratio(gogo, rep.find(KindEcho, p.String(), n), callsPerS),
+				GoVsEcho:       ratio(gogo, echo, callsPerS),
 				GoVsNode:       ratio(gogo, node, callsPerS),
 				P99GoVsNode:    ratio(gogo, node, p99),
 				GoServerVsNode: ratio(rep.find(KindNodeGo, p.String(), n), node, callsPerS),
+				GoCopyVsEcho:   ratio(rep.find(KindGoGoCopy, p.String(), n), echo, callsPerS),
 			})
 		}
 	}
@@ -89,9 +93,9 @@ func (rep *Report) WriteText(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "point\tadapter\tgo/echo\tgo/node\tp99 go/node\tnode→go / node→node\t")
+	fmt.Fprintln(tw, "point\tadapter\tgo/echo\tgo/node\tp99 go/node\tnode→go / node→node\tgo copy/echo\t")
 	for _, x := range rep.Ratios() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Point, x.Adapter, fx(x.GoVsEcho), fx(x.GoVsNode), fx(x.P99GoVsNode), fx(x.GoServerVsNode))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Point, x.Adapter, fx(x.GoVsEcho), fx(x.GoVsNode), fx(x.P99GoVsNode), fx(x.GoServerVsNode), fx(x.GoCopyVsEcho))
 	}
 	tw.Flush()
 	if len(rep.Memory) > 0 {
@@ -139,10 +143,10 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, strings.Join(each, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| point | adapter | go→go / echo | go→go / node→node | p99 go→go / node→node | node→go / node→node |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| point | adapter | go→go / echo | go→go / node→node | p99 go→go / node→node | node→go / node→node | go→go copy / echo |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|")
 	for _, x := range rep.Ratios() {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", x.Point, x.Adapter, fx(x.GoVsEcho), fx(x.GoVsNode), fx(x.P99GoVsNode), fx(x.GoServerVsNode))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", x.Point, x.Adapter, fx(x.GoVsEcho), fx(x.GoVsNode), fx(x.P99GoVsNode), fx(x.GoServerVsNode), fx(x.GoCopyVsEcho))
 	}
 	if len(rep.Memory) > 0 {
 		fmt.Fprintln(w)

@@ -25,7 +25,8 @@ type Config struct {
 	Node     *NodeEnv // nil: the Node runs are skipped (reported as such)
 	Dir      string   // scratch directory: Unix sockets, profiles
 	// ProfileDir, when set, receives a CPU profile of the Go server of
-	// every go→go run, <adapter>-<point>.pprof, and of every node→go run,
+	// every go→go run, <adapter>-<point>.pprof, of every go→go copy run,
+	// copy-<adapter>-<point>.pprof, and of every node→go run,
 	// nodego-<adapter>-<point>.pprof (a later repetition overwrites an
 	// earlier one).
 	ProfileDir string
@@ -37,7 +38,9 @@ type Config struct {
 	// CopyArgs registers the Go servers' method without jstp.BorrowArgs,
 	// so that every call's argument is a string of its own (the default
 	// for a method); by default the method, which keeps nothing of its
-	// argument, borrows it.
+	// argument, borrows it, and points with large arguments (see
+	// Point.LentArgs) also run go→go with a method that copies
+	// (KindGoGoCopy).
 	CopyArgs bool
 	// MemConns lists the idle-connection counts of the memory runs (none:
 	// no memory runs); MemInflight is how many of them then carry 10 held
@@ -189,7 +192,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				if cfg.Node != nil {
 					record(runNodeGo(ctx, &cfg, p, a))
 				}
-				record(runGoGo(ctx, &cfg, p, a))
+				record(runGoGo(ctx, &cfg, p, a, false))
+				if !cfg.CopyArgs && p.LentArgs() {
+					record(runGoGo(ctx, &cfg, p, a, true))
+				}
 				record(runEcho(ctx, &cfg, p, a))
 			}
 		}
@@ -315,9 +321,18 @@ func pointFile(p Point) string {
 	return strings.NewReplacer(" ", "", ":", "").Replace(p.String())
 }
 
-func runGoGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
-	r := newResult(KindGoGo, p, a.Transport, a.Name)
-	srv, err := startGoServer(cfg, "jstp", a, 0, cfg.profileFile("", a, p))
+// runGoGo runs the Go load generator against a Go server; copyArgs
+// registers the server's method without jstp.BorrowArgs (KindGoGoCopy),
+// whatever cfg says.
+func runGoGo(ctx context.Context, cfg *Config, p Point, a *Adapter, copyArgs bool) Result {
+	kind, prefix := KindGoGo, ""
+	if copyArgs {
+		c := *cfg
+		c.CopyArgs = true
+		cfg, kind, prefix = &c, KindGoGoCopy, "copy-"
+	}
+	r := newResult(kind, p, a.Transport, a.Name)
+	srv, err := startGoServer(cfg, "jstp", a, 0, cfg.profileFile(prefix, a, p))
 	if err != nil {
 		r.Err = err.Error()
 		return r
