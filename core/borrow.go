@@ -1,8 +1,6 @@
 package jstp
 
 import (
-	"math/bits"
-	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -20,53 +18,32 @@ import (
 // small live heap a 100 KB string per call makes the collector run every
 // few dozen calls, and writing into memory that the collector has just
 // freed costs several times a copy into memory in use.
-const (
-	lendMin      = 4 << 10
-	lendMinShift = 12 // log2(lendMin)
-	lendMaxShift = 26 // buffers up to 64 MiB are pooled
-)
 
-// lentPools holds the free buffers of each size class: class k holds
-// buffers of 1<<(lendMinShift+k) bytes.
-var lentPools [lendMaxShift - lendMinShift + 1]sync.Pool
+// lendMin is the least payload whose arguments are lent: the smallest
+// pool class.
+const lendMin = 1 << poolMinShift
 
 // leasesOut counts the leases not yet released, for tests.
 var leasesOut atomic.Int64
 
 // argLease is a pooled buffer that the strings of one call's arguments
 // share.
-type argLease struct {
-	buf   []byte
-	class int
-}
-
-// lendClass returns the size class of a payload of n bytes, and false when
-// n is outside the pooled sizes.
-func lendClass(n int) (int, bool) {
-	if n < lendMin {
-		return 0, false
-	}
-	shift := bits.Len(uint(n - 1))
-	if shift > lendMaxShift {
-		return 0, false
-	}
-	return max(shift, lendMinShift) - lendMinShift, true
-}
+type argLease pooledBuf
 
 // parseLent parses payload out of a pooled buffer, exactly (see
-// mdsf.ParseExact). It returns the value and
-// the lease that its strings depend on; a nil lease and a nil error when
-// payload is not of a pooled size; and the parse error, with nothing to
-// release, when payload is not valid.
+// mdsf.ParseExact). It returns the value and the lease that its strings
+// depend on; a nil lease and a nil error when payload is too small or too
+// large to be lent; and the parse error, with nothing to release, when
+// payload is not valid.
 func parseLent(payload []byte) (any, *argLease, error) {
-	class, ok := lendClass(len(payload))
-	if !ok {
+	if len(payload) < lendMin {
 		return nil, nil, nil
 	}
-	l, _ := lentPools[class].Get().(*argLease)
-	if l == nil {
-		l = &argLease{buf: make([]byte, 1<<(lendMinShift+class)), class: class}
+	pb := getPooledBuf(len(payload))
+	if pb == nil {
+		return nil, nil, nil
 	}
+	l := (*argLease)(pb)
 	leasesOut.Add(1)
 	b := l.buf[:copy(l.buf, payload)]
 	v, err := mdsf.ParseStringExact(unsafe.String(unsafe.SliceData(b), len(b)))
@@ -93,7 +70,7 @@ func (l *argLease) release() {
 		}
 	}
 	leasesOut.Add(-1)
-	lentPools[l.class].Put(l)
+	(*pooledBuf)(l).free()
 }
 
 // lentPoison is what a given-back lent buffer is filled with under the race

@@ -293,59 +293,27 @@ func TestBorrowArgsBadPayload(t *testing.T) {
 	}
 }
 
-func TestLendClass(t *testing.T) {
+func TestBufClass(t *testing.T) {
 	for _, tc := range []struct {
 		n     int
 		class int
 		ok    bool
 	}{
-		{lendMin - 1, 0, false},
+		{0, 0, true},
+		{1, 0, true},
 		{lendMin, 0, true},
 		{lendMin + 1, 1, true},
 		{2 * lendMin, 1, true},
 		{100000, 5, true}, // 128 KiB
-		{1 << lendMaxShift, lendMaxShift - lendMinShift, true},
-		{1<<lendMaxShift + 1, 0, false},
+		{1 << poolMaxShift, poolMaxShift - poolMinShift, true},
+		{1<<poolMaxShift + 1, 0, false},
 	} {
-		class, ok := lendClass(tc.n)
+		class, ok := bufClass(tc.n)
 		if class != tc.class || ok != tc.ok {
-			t.Errorf("lendClass(%d) = %d, %v; want %d, %v", tc.n, class, ok, tc.class, tc.ok)
+			t.Errorf("bufClass(%d) = %d, %v; want %d, %v", tc.n, class, ok, tc.class, tc.ok)
 		}
-		if ok && 1<<(lendMinShift+class) < tc.n {
+		if ok && 1<<(poolMinShift+class) < tc.n {
 			t.Errorf("class %d is too small for %d bytes", class, tc.n)
 		}
-	}
-}
-
-// TestBorrowArgsPoisonUnderRace: under the race detector a method that
-// keeps a borrowed string sees it overwritten once the call is over.
-func TestBorrowArgsPoisonUnderRace(t *testing.T) {
-	if !raceEnabled {
-		t.Skip("lent buffers are overwritten only under the race detector (make test runs it)")
-	}
-	var kept string
-	app := MustNewApplication("lendApp")
-	app.HandleRaw("blob", "keep", 1, func(_ context.Context, _ *Connection, args []any) ([]any, error) {
-		kept, _ = args[0].(string) // against the promise of BorrowArgs
-		return nil, nil
-	}, BorrowArgs())
-	srv, dial := testServer(t, ServerOptions{Applications: []*Application{app}})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := Connect(ctx, "lendApp", nil, dial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arg := strings.Repeat("k", 2*lendMin)
-	if _, err := conn.Call(ctx, "blob", "keep", arg); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
-	// Shutdown waits for the call's task, which gave the buffer back.
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if kept != strings.Repeat("\xff", len(arg)) {
-		t.Errorf("the kept string reads %.20q..., not the poison", kept)
 	}
 }

@@ -1,9 +1,6 @@
 package jstp
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // Pooled send buffers.
 //
@@ -23,30 +20,19 @@ import (
 // to reclaim, and which is slow to write into because it is cold.
 const sendPoolMin = 32 << 10
 
-// sendPools holds the free buffers of each size class (see lendClass).
-var sendPools [len(lentPools)]sync.Pool
-
 // sendBufsOut counts the pooled send buffers not yet given back, and
 // sendBufsTaken all those ever taken, for tests.
 var sendBufsOut, sendBufsTaken atomic.Int64
 
 // sendBuf is a pooled buffer that one outgoing message is encoded into.
-type sendBuf struct {
-	buf   []byte
-	class int
-	refs  atomic.Int32
-}
+type sendBuf pooledBuf
 
 // getSendBuf returns a pooled buffer of at least n bytes with no holders,
-// or nil when n is outside the pooled sizes.
+// or nil when n is larger than the largest class.
 func getSendBuf(n int) *sendBuf {
-	class, ok := lendClass(n)
-	if !ok {
-		return nil
-	}
-	sb, _ := sendPools[class].Get().(*sendBuf)
+	sb := (*sendBuf)(getPooledBuf(n))
 	if sb == nil {
-		sb = &sendBuf{buf: make([]byte, 1<<(lendMinShift+class)), class: class}
+		return nil
 	}
 	sendBufsOut.Add(1)
 	sendBufsTaken.Add(1)
@@ -77,7 +63,7 @@ func (sb *sendBuf) unhold() {
 // put gives the buffer back to the pool.
 func (sb *sendBuf) put() {
 	sendBufsOut.Add(-1)
-	sendPools[sb.class].Put(sb)
+	(*pooledBuf)(sb).free()
 }
 
 // argsSize is a lower bound of the encoded size of args: the lengths of
