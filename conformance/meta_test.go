@@ -65,6 +65,8 @@ func TestFaultyFactory(t *testing.T) {
 			srv.(*jstp.Server).Serve(&lateTransport{Transport: server})
 			return client, nil
 		}
+	case "keep":
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &keepTransport{Transport: tr} })
 	case "nobreak":
 		f.Break = func(jstp.Transport) {} // "breaks" nothing
 	case "skip":
@@ -124,6 +126,28 @@ func (l *lateReceiver) Closed(err error) {
 	l.Receiver.Message([]byte("{ping:[99]}")) // the fault under test
 }
 
+// keepTransport keeps each large message it is given and writes it at the
+// next Send, when the caller may have reused the buffer.
+type keepTransport struct {
+	jstp.Transport
+	mu   sync.Mutex
+	held []byte
+}
+
+func (k *keepTransport) Send(msg []byte) error {
+	if len(msg) < 64<<10 {
+		return k.Transport.Send(msg)
+	}
+	k.mu.Lock()
+	prev := k.held
+	k.held = msg // the fault under test: no copy
+	k.mu.Unlock()
+	if prev != nil {
+		return k.Transport.Send(prev)
+	}
+	return nil
+}
+
 // slowCloseTransport takes a second to close.
 type slowCloseTransport struct {
 	jstp.Transport
@@ -152,6 +176,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"slowclose", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "watchdog:"}, false},
 		{"late", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "delivered a message after Receiver.Closed"}, false},
 		{"lateserver", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "a transport the server was given", "Message after Closed"}, false},
+		{"keep", "Transport/SendKeepsNothing", []string{"--- FAIL: TestFaultyFactory/Transport/SendKeepsNothing", "the transport read the message after Send returned"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

@@ -51,6 +51,7 @@ func init() {
 		testCase{"BreakReportsClosed", testTransportBreak},
 		testCase{"RemoteAddr", testTransportRemoteAddr},
 		testCase{"Order", testTransportOrder},
+		testCase{"SendKeepsNothing", testTransportSendKeepsNothing},
 		testCase{"ConnectionCloseTwice", testTransportConnectionCloseTwice},
 	)
 }
@@ -661,6 +662,40 @@ func testTransportOrder(e *env) {
 	}()
 	for i := 1; i <= n; i++ {
 		rc.expect(fmt.Sprintf("{event:[-%d,'iface'],tick:[%d]}", i, i))
+	}
+}
+
+// Send keeps nothing of the message once it returns: the engine writes
+// large messages from buffers it reuses as soon as Send is done with them.
+// Each large call is overwritten right after Send (with another valid
+// message of the same length, as a reused buffer would be); the server
+// must have read the original.
+func testTransportSendKeepsNothing(e *env) {
+	const n, size = 8, 256 << 10
+	fx := e.newFixture()
+	rc := e.raw(fx.addr)
+	rc.handshake(appName)
+	arg := func(i int) string { return strings.Repeat(string(rune('a'+i)), size) }
+	for i := 1; i <= n; i++ {
+		head := fmt.Sprintf("{call:[%d,'iface'],echo:['", i)
+		msg := []byte(head + arg(i) + "']}")
+		if err := rc.tr.Send(msg); err != nil {
+			e.fatalf("Send of a %d-byte call: %v", len(msg), err)
+		}
+		for j := len(head); j < len(head)+size; j++ {
+			msg[j] = 'z'
+		}
+	}
+	// Calls run concurrently, so their answers may come in any order.
+	for range n {
+		got := rc.next("the callbacks of the large calls")
+		var i int
+		if _, err := fmt.Sscanf(got, "{callback:[%d]", &i); err != nil || i < 1 || i > n {
+			e.fatalf("not the callback of a large call: %.60s", got)
+		}
+		if want := fmt.Sprintf("{callback:[%d],ok:['%s']}", i, arg(i)); got != want {
+			e.t.Fatalf("the answer to call %d is not the echo of what was sent (%.40s...): the transport read the message after Send returned", i, got)
+		}
 	}
 }
 

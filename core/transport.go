@@ -27,7 +27,9 @@ type Transport interface {
 	Start(r Receiver)
 
 	// Send transmits one complete serialized message. The transport must not
-	// modify msg and must not retain it after Send returns. Send must not
+	// modify msg and must not retain it after Send returns: the engine
+	// reuses the buffers of large messages as soon as Send is done with
+	// them (conformance checks this: Transport/SendKeepsNothing). Send must not
 	// block forever on a stalled peer: adapters bound it with a write
 	// timeout. After Close, Send returns an error.
 	Send(msg []byte) error
