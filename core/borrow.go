@@ -27,7 +27,7 @@ const lendMin = 1 << poolMinShift
 var leasesOut atomic.Int64
 
 // argLease is a pooled buffer that the strings of one call's arguments
-// share.
+// share. Its first used bytes hold the payload (see payload).
 type argLease pooledBuf
 
 // parseLent parses payload out of a pooled buffer, exactly (see
@@ -45,13 +45,21 @@ func parseLent(payload []byte) (any, *argLease, error) {
 	}
 	l := (*argLease)(pb)
 	leasesOut.Add(1)
-	b := l.buf[:copy(l.buf, payload)]
+	l.used = copy(l.buf, payload)
+	b := l.buf[:l.used]
 	v, err := mdsf.ParseStringExact(unsafe.String(unsafe.SliceData(b), len(b)))
 	if err != nil {
 		l.release()
 		return nil, nil, err
 	}
 	return v, l, nil
+}
+
+// unlent parses the lease's payload again into memory of its own, for a
+// call whose method turned out not to borrow after all (the applications
+// were updated between the parse and the dispatch).
+func (l *argLease) unlent() (any, error) {
+	return mdsf.ParseExact(l.buf[:l.used])
 }
 
 // release gives the buffer back. Nothing may use the strings that share it

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/jstp-go/jstp/core/mdsf"
 )
@@ -315,5 +316,65 @@ func TestBufClass(t *testing.T) {
 		if ok && 1<<(poolMinShift+class) < tc.n {
 			t.Errorf("class %d is too small for %d bytes", class, tc.n)
 		}
+	}
+}
+
+// TestBorrowArgsAppUpdatedInBetween: when the applications are updated
+// between the parse of a lent call and its dispatch, and the method it now
+// goes to does not borrow, the method gets arguments of its own.
+func TestBorrowArgsAppUpdatedInBetween(t *testing.T) {
+	arg := strings.Repeat("u", 2*lendMin)
+	v1, _ := NewApplication("lendApp@1.0.0")
+	v1.HandleRaw("blob", "keep", 1, func(context.Context, *Connection, []any) ([]any, error) {
+		return nil, errors.New("the old application ran the call")
+	}, BorrowArgs())
+	v2, _ := NewApplication("lendApp@1.0.1")
+	var lentBuf []byte // the lease the call was parsed into
+	kept := make(chan lendOutcome, 1)
+	v2.HandleRaw("blob", "keep", 1, func(_ context.Context, _ *Connection, args []any) ([]any, error) {
+		s, _ := args[0].(string)
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(lentBuf)))
+		inLease := p >= start && p < start+uintptr(len(lentBuf))
+		kept <- lendOutcome{lent: inLease, arg: s} // kept, as it may: no BorrowArgs
+		return nil, nil
+	})
+	srv, dial := testServer(t, ServerOptions{Applications: []*Application{v1}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "lendApp@^1.0.0", nil, dial) // a range: updates apply to it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hook := func(l *argLease) {
+		lentBuf = l.buf
+		if err := srv.UpdateApplications(v2); err != nil {
+			t.Error(err)
+		}
+	}
+	testHookLent.Store(&hook)
+	t.Cleanup(func() { testHookLent.Store(nil) })
+	if _, err := conn.Call(ctx, "blob", "keep", arg); err != nil {
+		t.Fatal(err)
+	}
+	testHookLent.Store(nil)
+	out := <-kept
+	if lentBuf == nil {
+		t.Fatal("the call was not parsed into a lent buffer")
+	}
+	if out.lent {
+		t.Error("the method without BorrowArgs got a string in the lent buffer")
+	}
+	// Under the race detector a given-back lent buffer is overwritten, so
+	// a string that still shared it would read differently by now.
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out.arg != arg {
+		t.Errorf("the kept argument changed: %.20q...", out.arg)
+	}
+	if n := leasesOut.Load(); n != 0 {
+		t.Errorf("%d leases not released", n)
 	}
 }

@@ -26,6 +26,7 @@ type pooledBuf struct {
 	buf   []byte
 	class int
 	refs  atomic.Int32 // the holders of a sendBuf; 0 while pooled
+	used  int          // the payload's length in an argLease
 }
 
 // bufClass returns the size class of n bytes, and false when n is larger

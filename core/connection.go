@@ -632,6 +632,10 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	return id, nil
 }
 
+// testHookLent, when set, runs after a call is parsed out of a lent
+// buffer, before it is dispatched.
+var testHookLent atomic.Pointer[func(*argLease)]
+
 // testHookNumbered, when set, runs after a message is numbered, buffered
 // and queued (or not, without a transport), before it is written.
 var testHookNumbered atomic.Pointer[func()]
@@ -1047,6 +1051,9 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 	if m.lease != nil {
 		// Released here unless onCall hands it to the call's task.
 		defer func() { m.lease.release() }()
+		if h := testHookLent.Load(); h != nil {
+			(*h)(m.lease)
+		}
 	}
 	if err != nil {
 		// The reference closes the connection on a message it cannot parse.
@@ -1177,6 +1184,19 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 	id, iface, name, val := m.id, m.iface, m.verb, m.payload
 	s := c.Session()
 	s.onMessageReceived(absID(id))
+	app := c.Application()
+	lease := m.lease
+	if lease != nil && (app == nil || !app.borrows(iface, name)) {
+		// The applications were updated since the message was parsed,
+		// and the method it now goes to does not borrow: its arguments
+		// get memory of their own (the lease is released by receive).
+		v, err := lease.unlent()
+		if err != nil {
+			c.reject(ts, data, err, true) // cannot happen: it parsed before
+			return
+		}
+		val, lease = v, nil
+	}
 	args, ok := val.([]any)
 	if !ok {
 		c.sendCallback(ts, id, nil, ErrInvalidSignature)
@@ -1185,13 +1205,14 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 	if c.log.enabled() {
 		c.log.emit(LogEvent{Kind: LogCall, Conn: c, Interface: iface, Name: name, Args: args})
 	}
-	app := c.Application()
 	if app == nil {
 		c.sendCallback(ts, id, nil, ErrInterfaceNotFound)
 		return
 	}
-	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args, lease: m.lease}
-	m.lease = nil   // the task releases it
+	task := callTask{c: c, ts: ts, app: app, id: id, iface: iface, name: name, args: args, lease: lease}
+	if lease != nil {
+		m.lease = nil // the task releases it
+	}
 	ts.calls.Add(1) // until the answer is queued; see callTask.run
 	if c.server == nil {
 		t := task // a copy, so that task itself does not escape
