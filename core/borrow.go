@@ -27,7 +27,7 @@ const lendMin = 1 << poolMinShift
 var leasesOut atomic.Int64
 
 // argLease is a pooled buffer that the strings of one call's arguments
-// share. Its first used bytes hold the payload (see payload).
+// share. Its first used bytes hold the payload.
 type argLease pooledBuf
 
 // parseLent parses payload out of a pooled buffer, exactly (see
@@ -73,7 +73,7 @@ func (l *argLease) release() {
 		return
 	}
 	if raceEnabled {
-		for i := range l.buf {
+		for i := range l.buf[:l.used] {
 			l.buf[i] = lentPoison
 		}
 	}

@@ -521,7 +521,7 @@ func encodeFramed(iface, verb string, args []any, pool bool) ([]byte, *sendBuf, 
 	b = append(b, ':')
 	b, err := encodeArgs(b, args)
 	b = append(b, '}')
-	if sb != nil && (err != nil || cap(b) != len(sb.buf) || &b[0] != &sb.buf[0]) {
+	if sb != nil && (err != nil || !sb.owns(b)) {
 		sb.put()
 		sb = nil
 	}
@@ -652,50 +652,54 @@ func (c *Connection) sendOn(ts *transportState, msg []byte) {
 }
 
 func (c *Connection) sendCallback(ts *transportState, id int64, results []any, err error) {
-	// Large results are encoded into a pooled buffer, which the send queue
-	// gives back once written (see sendBuf); never while log events, which
-	// carry the messages sent, are on.
-	var sb *sendBuf
-	if n := argsSize(results); err == nil && n >= sendPoolMin && ts != nil && !c.log.enabled() {
-		sb = getSendBuf(32 + n + n/16)
-	}
-	var msg []byte
-	if sb != nil {
-		msg = sb.buf[:0]
-	} else {
-		msg = make([]byte, 0, 64)
-	}
-	msg = append(msg, "{callback:["...)
-	msg = appendID(msg, id)
 	if err == nil {
-		body, encErr := mdsf.AppendArray(append(msg, "],ok:"...), results)
+		encErr := c.sendResults(ts, id, results)
 		if encErr == nil {
-			body = append(body, '}')
-			if sb != nil && cap(body) == len(sb.buf) && &body[0] == &sb.buf[0] {
-				sb.hold() // the send queue's, which enqueue takes over
-				ts.enqueueAndFlush(queued{body, sb})
-				return
-			}
-			if sb != nil {
-				sb.put() // outgrown: body moved to a fresh buffer
-			}
-			c.sendOn(ts, body)
 			return
-		}
-		if sb != nil {
-			sb.put()
-			msg = make([]byte, 0, 64)
-			msg = append(msg, "{callback:["...)
-			msg = appendID(msg, id)
 		}
 		c.log.emit(LogEvent{Kind: LogError, Conn: c, Err: fmt.Errorf("jstp: cannot encode results: %w", encErr)})
 		err = ErrInternalAPIError
 	}
-	body, encErr := mdsf.Append(append(msg, "],error:"...), toWireError(err))
+	msg := append(make([]byte, 0, 64), "{callback:["...)
+	msg = append(appendID(msg, id), "],error:"...)
+	body, encErr := mdsf.Append(msg, toWireError(err))
 	if encErr != nil {
-		body, _ = mdsf.Append(append(msg, "],error:"...), []any{float64(CodeInternalAPIError)})
+		body, _ = mdsf.Append(msg, []any{float64(CodeInternalAPIError)})
 	}
 	c.sendOn(ts, append(body, '}'))
+}
+
+// sendResults sends the callback {callback:[id],ok:results}. Large results
+// are encoded into a pooled buffer, which the send queue gives back once
+// written (see sendBuf); never while log events, which carry the messages
+// sent, are on. Nothing is sent when results cannot be encoded.
+func (c *Connection) sendResults(ts *transportState, id int64, results []any) error {
+	var sb *sendBuf
+	if n := argsSize(results); n >= sendPoolMin && ts != nil && !c.log.enabled() {
+		sb = getSendBuf(32 + n + n/16)
+	}
+	msg := make([]byte, 0, 64)
+	if sb != nil {
+		msg = sb.buf[:0]
+	}
+	msg = append(msg, "{callback:["...)
+	msg = append(appendID(msg, id), "],ok:"...)
+	body, err := mdsf.AppendArray(msg, results)
+	if err == nil {
+		body = append(body, '}')
+	}
+	switch {
+	case sb != nil && err == nil && sb.owns(body):
+		sb.hold() // the send queue's, which enqueue takes over
+		ts.enqueueAndFlush(queued{body, sb})
+		return nil
+	case sb != nil:
+		sb.put() // not used, or outgrown: body moved to a fresh buffer
+	}
+	if err == nil {
+		c.sendOn(ts, body)
+	}
+	return err
 }
 
 // ---- public calls ----

@@ -39,6 +39,12 @@ func getSendBuf(n int) *sendBuf {
 	return sb
 }
 
+// owns reports whether b was encoded into sb from its start and stayed
+// there: an append that outgrew the buffer moved b to fresh memory.
+func (sb *sendBuf) owns(b []byte) bool {
+	return len(b) > 0 && cap(b) == len(sb.buf) && &b[0] == &sb.buf[0]
+}
+
 // hold adds a holder. hold of nil does nothing.
 func (sb *sendBuf) hold() {
 	if sb != nil {

@@ -209,22 +209,28 @@ func TestPooledSendBufferResend(t *testing.T) {
 func TestPooledCallbackBuffers(t *testing.T) {
 	large := strings.Repeat("r", 100000)
 	for _, tc := range []struct {
-		name       string
-		result     string
-		fail       bool
-		hook       bool
-		wantPooled bool
+		name        string
+		result      string
+		fail        bool
+		unencodable bool // a second result mdsf cannot write: answered with code 16
+		hook        bool
+		wantPooled  bool // taken from the pool (and, like every buffer, given back)
 	}{
 		{name: "large result", result: large, wantPooled: true},
 		{name: "small result", result: "small"},
 		{name: "error", result: large, fail: true},
 		{name: "hook set", result: large, hook: true},
+		{name: "large result that cannot be encoded", result: large, unencodable: true, wantPooled: true},
+		{name: "small result that cannot be encoded", result: "small", unencodable: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := MustNewApplication("resultApp")
 			app.HandleRaw("blob", "get", 0, func(context.Context, *Connection, []any) ([]any, error) {
-				if tc.fail {
+				switch {
+				case tc.fail:
 					return nil, NewError(100, "no", tc.result)
+				case tc.unencodable:
+					return []any{tc.result, make(chan int)}, nil
 				}
 				return []any{tc.result}, nil
 			})
@@ -243,6 +249,12 @@ func TestPooledCallbackBuffers(t *testing.T) {
 			const calls = 3
 			for range calls {
 				res, err := conn.Call(ctx, "blob", "get")
+				if tc.unencodable {
+					if !errors.Is(err, ErrInternalAPIError) {
+						t.Fatalf("want code 16 for results that cannot be encoded, got %v", err)
+					}
+					continue
+				}
 				if tc.fail {
 					var re *RemoteError
 					if !errors.As(err, &re) || re.Code != 100 {

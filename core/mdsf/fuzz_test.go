@@ -123,9 +123,8 @@ func checkExact(t *testing.T, data []byte, v any, err error) {
 	}
 	if err == nil && len(data) > 0 && !clutterStart[data[0]] {
 		// Parse took it: then something followed the value.
-		p := parser{s: string(data), st: new(scratch),
-			vals: arena[any]{minChunk: 16, maxChunk: 1024, maxAlloc: 64},
-			mems: arena[Member]{minChunk: 8, maxChunk: 512, maxAlloc: 32}}
+		p := newParser(string(data))
+		p.st = new(scratch)
 		if _, ok := p.value(); !ok || p.i == len(data) {
 			t.Fatalf("ParseExact(%q) rejects a text with nothing around its value: %v", data, errE)
 		}

@@ -138,14 +138,20 @@ type parser struct {
 // predDepth is the nesting depth up to which sizes are predicted.
 const predDepth = 32
 
-// parse reads s as one value; exact forbids the whitespace and comments
-// otherwise allowed around it.
-func parse(s string, exact bool) (any, error) {
-	p := parser{
+// newParser returns a parser of s with its arenas set up but no scratch
+// (p.st) yet.
+func newParser(s string) parser {
+	return parser{
 		s:    s,
 		vals: arena[any]{minChunk: 16, maxChunk: 1024, maxAlloc: 64},
 		mems: arena[Member]{minChunk: 8, maxChunk: 512, maxAlloc: 32},
 	}
+}
+
+// parse reads s as one value; exact forbids the whitespace and comments
+// otherwise allowed around it.
+func parse(s string, exact bool) (any, error) {
+	p := newParser(s)
 	if len(s) <= 4096 {
 		// Size the first arena chunks from an upper bound on the number
 		// of array elements and object members, so that a typical message

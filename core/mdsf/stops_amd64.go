@@ -23,6 +23,7 @@ func vecStops(s string, lim int8) int {
 // registers.
 var hasAVX2 = cpuAVX2()
 
+// cpuAVX2 asks the CPU (CPUID) and the OS (XGETBV); see stops_amd64.s.
 func cpuAVX2() bool
 
 // stopBlocks is vecStops with SSE2, part of every amd64 CPU.
