@@ -141,14 +141,14 @@ func ParsePoint(s string) (Point, error) {
 
 // Kinds of run.
 const (
-	KindNodeNode  = "node→node" // (1) Node server, Node load generator
-	KindNodeGo    = "node→go"   // (2) Go server, Node load generator
-	KindGoGo      = "go→go"     // (3) Go server, Go load generator
+	KindNodeNode = "node→node" // (1) Node server, Node load generator
+	KindNodeGo   = "node→go"   // (2) Go server, Node load generator
+	KindGoGo     = "go→go"     // (3) Go server, Go load generator
 	// (3') go→go with the Go server's method registered without
 	// jstp.BorrowArgs, on points with large arguments (see Point.LentArgs).
-	KindGoGoCopy = "go→go copy"
-	KindEcho      = "echo"      // (4) raw echo, Go to Go, no JSTP
-	KindGoNodeMem = "memory"    // memory runs
+	KindGoGoCopy  = "go→go copy"
+	KindEcho      = "echo"   // (4) raw echo, Go to Go, no JSTP
+	KindGoNodeMem = "memory" // memory runs
 )
 
 // Result is the outcome of one run.

@@ -1,10 +1,12 @@
 package conformance_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +69,10 @@ func TestFaultyFactory(t *testing.T) {
 		}
 	case "keep":
 		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &keepTransport{Transport: tr} })
+	case "partswrite":
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &partsWriteTransport{Transport: tr} })
+	case "partskeep":
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &partsKeepTransport{Transport: tr} })
 	case "nobreak":
 		f.Break = func(jstp.Transport) {} // "breaks" nothing
 	case "skip":
@@ -148,6 +154,47 @@ func (k *keepTransport) Send(msg []byte) error {
 	return nil
 }
 
+// partsWriteTransport is a PartsSender that flips a bit of every byte of
+// the parts and flips it back once it has copied them, as masking a frame
+// in place and undoing it would.
+type partsWriteTransport struct{ jstp.Transport }
+
+func (p *partsWriteTransport) SendParts(parts [][]byte) error {
+	var msg []byte
+	for _, part := range parts {
+		for i := range part {
+			part[i] ^= 0x20 // the fault under test: a write into a part
+		}
+		for _, c := range part {
+			msg = append(msg, c^0x20)
+		}
+		for i := range part {
+			part[i] ^= 0x20
+		}
+	}
+	return p.Transport.Send(msg)
+}
+
+// partsKeepTransport is a PartsSender that keeps the parts of each message
+// and writes them at the next SendParts, when the caller may have reused
+// them.
+type partsKeepTransport struct {
+	jstp.Transport
+	mu   sync.Mutex
+	held [][]byte
+}
+
+func (k *partsKeepTransport) SendParts(parts [][]byte) error {
+	k.mu.Lock()
+	prev := k.held
+	k.held = slices.Clone(parts) // the fault under test: the parts' bytes are not copied
+	k.mu.Unlock()
+	if prev != nil {
+		return k.Transport.Send(bytes.Join(prev, nil))
+	}
+	return nil
+}
+
 // slowCloseTransport takes a second to close.
 type slowCloseTransport struct {
 	jstp.Transport
@@ -177,6 +224,8 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"late", "Transport/CloseTwice", []string{"--- FAIL: TestFaultyFactory/Transport/CloseTwice", "delivered a message after Receiver.Closed"}, false},
 		{"lateserver", "Ping/Wire", []string{"--- FAIL: TestFaultyFactory/Ping/Wire", "a transport the server was given", "Message after Closed"}, false},
 		{"keep", "Transport/SendKeepsNothing", []string{"--- FAIL: TestFaultyFactory/Transport/SendKeepsNothing", "the transport read the message after Send returned"}, false},
+		{"partswrite", "Transport/SendParts", []string{"unexpected fault address", "partsWriteTransport"}, false},
+		{"partskeep", "Transport/SendParts", []string{"--- FAIL: TestFaultyFactory/Transport/SendParts", "or were read after SendParts returned"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

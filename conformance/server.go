@@ -52,6 +52,7 @@ func init() {
 		testCase{"RemoteAddr", testTransportRemoteAddr},
 		testCase{"Order", testTransportOrder},
 		testCase{"SendKeepsNothing", testTransportSendKeepsNothing},
+		testCase{"SendParts", testTransportSendParts},
 		testCase{"ConnectionCloseTwice", testTransportConnectionCloseTwice},
 	)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/jstp-go/jstp/core/mdsf"
 )
@@ -29,6 +30,10 @@ type Connection struct {
 	server *Server
 	client *Client // client-side settings; nil on a server
 	log    *logger
+
+	// partsOK is set while the transport is a PartsSender: calls with
+	// large plain strings are then encoded in parts (see encodeParts).
+	partsOK atomic.Bool
 
 	ctx    context.Context // cancelled when the connection ends for good
 	cancel context.CancelFunc
@@ -286,10 +291,29 @@ func (ts *transportState) misuse(what string, closeIt bool) {
 }
 
 // queued is a message in a send queue, and the pooled buffer it lies in,
-// if any, which the queue holds until the message is written.
+// if any, which the queue holds until the message is written. A message
+// in parts (see encodeParts) is msg followed by the parts in rest.
 type queued struct {
-	msg []byte
-	sb  *sendBuf
+	msg  []byte
+	sb   *sendBuf
+	rest [][]byte
+}
+
+// joinParts returns the message msg followed by rest as one slice: msg
+// itself when rest is empty, a copy otherwise.
+func joinParts(msg []byte, rest [][]byte) []byte {
+	if len(rest) == 0 {
+		return msg
+	}
+	n := len(msg)
+	for _, p := range rest {
+		n += len(p)
+	}
+	b := append(make([]byte, 0, n), msg...)
+	for _, p := range rest {
+		b = append(b, p...)
+	}
+	return b
 }
 
 // enqueue adds q to the send queue; it reports whether the caller must
@@ -337,30 +361,7 @@ func (ts *transportState) flush() {
 		batch := ts.queue
 		ts.queue = ts.spare[:0]
 		ts.mu.Unlock()
-		var err error
-		if bs, ok := ts.t.(BatchSender); ok && len(batch) > 1 {
-			bufs := ts.bufs[:0]
-			for _, q := range batch {
-				bufs = append(bufs, q.msg)
-			}
-			err = bs.SendBatch(bufs)
-			clear(bufs)
-			ts.bufs = bufs[:0]
-			if err == nil && ts.c.log.enabled() {
-				for _, q := range batch {
-					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
-				}
-			}
-		} else {
-			for _, q := range batch {
-				if err = ts.t.Send(q.msg); err != nil {
-					break
-				}
-				if ts.c.log.enabled() {
-					ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
-				}
-			}
-		}
+		err := ts.write(batch)
 		// The transport is done with the batch, written or not.
 		for _, q := range batch {
 			q.sb.unhold()
@@ -380,6 +381,73 @@ func (ts *transportState) flush() {
 		}
 		ts.mu.Unlock()
 	}
+}
+
+// write hands batch to the transport: runs of whole messages to SendBatch
+// (or Send), and each message in parts to SendParts (or, when the
+// transport has no SendParts, to Send as one copy).
+func (ts *transportState) write(batch []queued) error {
+	for len(batch) > 0 {
+		n := 0
+		for n < len(batch) && batch[n].rest == nil {
+			n++
+		}
+		if n > 0 {
+			if err := ts.writeWhole(batch[:n]); err != nil {
+				return err
+			}
+			batch = batch[n:]
+			continue
+		}
+		q := batch[0]
+		batch = batch[1:]
+		var err error
+		if ps, ok := ts.t.(PartsSender); ok {
+			parts := append(ts.bufs[:0], q.msg)
+			parts = append(parts, q.rest...)
+			err = ps.SendParts(parts)
+			clear(parts)
+			ts.bufs = parts[:0]
+		} else {
+			err = ts.t.Send(joinParts(q.msg, q.rest))
+		}
+		if err != nil {
+			return err
+		}
+		if ts.c.log.enabled() {
+			ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: joinParts(q.msg, q.rest)})
+		}
+	}
+	return nil
+}
+
+// writeWhole writes messages none of which is in parts.
+func (ts *transportState) writeWhole(batch []queued) error {
+	var err error
+	if bs, ok := ts.t.(BatchSender); ok && len(batch) > 1 {
+		bufs := ts.bufs[:0]
+		for _, q := range batch {
+			bufs = append(bufs, q.msg)
+		}
+		err = bs.SendBatch(bufs)
+		clear(bufs)
+		ts.bufs = bufs[:0]
+		if err == nil && ts.c.log.enabled() {
+			for _, q := range batch {
+				ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
+			}
+		}
+		return err
+	}
+	for _, q := range batch {
+		if err = ts.t.Send(q.msg); err != nil {
+			return err
+		}
+		if ts.c.log.enabled() {
+			ts.c.log.emit(LogEvent{Kind: LogOutgoing, Conn: ts.c, Message: q.msg})
+		}
+	}
+	return nil
 }
 
 // dropQueueLocked throws away what is queued, which will never be
@@ -439,6 +507,8 @@ func (ts *transportState) isEnding() bool { return ts.over.Load() }
 // attach makes t the connection's transport and starts it.
 func (c *Connection) attach(t Transport) *transportState {
 	ts := &transportState{c: c, t: t, closed: make(chan struct{})}
+	_, parts := t.(PartsSender)
+	c.partsOK.Store(parts)
 	c.mu.Lock()
 	c.tr = ts
 	c.remote = t.RemoteAddr()
@@ -479,13 +549,15 @@ func absID(id int64) int64 {
 
 // outgoing is a call, event, inspect or ping to be numbered and written:
 // {kind:[id,'iface'],verb:payload}, the payload already encoded; or, when
-// framed is set, a message encoded by encodeFramed but for its start.
+// framed is set, a message encoded by encodeFramed but for its start (and
+// for the parts in rest, when it is in parts).
 type outgoing struct {
 	kind    string
 	iface   string // none for a ping
 	verb    string // none for an inspect or a ping
 	payload []byte
 	framed  []byte
+	rest    [][]byte
 	sb      *sendBuf // the pooled buffer framed lies in, if any
 }
 
@@ -500,8 +572,66 @@ const frameRoom = 32
 //
 // With pool set, a call with large string arguments is encoded into a
 // pooled buffer, returned with no holders (see sendBuf); nil when the
-// buffer is a fresh one.
-func encodeFramed(iface, verb string, args []any, pool bool) ([]byte, *sendBuf, error) {
+// buffer is a fresh one. With parts set too, large strings that need no
+// escaping are not copied at all: the message is returned in parts (see
+// encodeParts), framed being its first.
+func encodeFramed(iface, verb string, args []any, pool, parts bool) ([]byte, [][]byte, *sendBuf, error) {
+	if pool && parts {
+		if framed, rest, err := encodeParts(iface, verb, args); err != nil || rest != nil {
+			return framed, rest, nil, err
+		}
+	}
+	b, sb, err := encodeWhole(iface, verb, args, pool)
+	return b, nil, sb, err
+}
+
+// encodeParts encodes the message as encodeFramed does, except that the
+// string arguments of sendPoolMin bytes or more that need no escaping
+// (mdsf.Verbatim) are left out of it: rest holds, for each, a view of the
+// string's own bytes and then the piece of the message that follows it.
+// The message is framed followed by rest; a transport writes it with
+// SendParts (vectored I/O), so a large argument is never copied on its way
+// to the kernel, and the session keeps the string itself (which is
+// immutable) until the peer has it. rest is nil when no argument
+// qualifies.
+func encodeParts(iface, verb string, args []any) (framed []byte, rest [][]byte, err error) {
+	var omitBuf [4]int
+	omit := omitBuf[:0]
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) >= sendPoolMin && mdsf.Verbatim(s) {
+			omit = append(omit, i)
+		}
+	}
+	if len(omit) == 0 {
+		return nil, nil, nil
+	}
+	b := make([]byte, frameRoom, frameRoom+len(iface)+len(verb)+64+16*len(args))
+	b = append(b, ',')
+	b = mdsf.AppendString(b, iface)
+	b = append(b, "],"...)
+	b = mdsf.AppendKey(b, verb)
+	b = append(b, ':')
+	var atBuf [4]int
+	b, at, err := mdsf.AppendArrayOmit(b, args, omit, atBuf[:0])
+	if err != nil {
+		return b, nil, err
+	}
+	b = append(b, '}')
+	rest = make([][]byte, 0, 2*len(at))
+	for k, off := range at {
+		s := args[omit[k]].(string)
+		end := len(b)
+		if k+1 < len(at) {
+			end = at[k+1]
+		}
+		// A view, never written: PartsSender forbids writing into parts.
+		rest = append(rest, unsafe.Slice(unsafe.StringData(s), len(s)), b[off:end:end])
+	}
+	return b[:at[0]:at[0]], rest, nil
+}
+
+// encodeWhole is encodeFramed for a message in one piece.
+func encodeWhole(iface, verb string, args []any, pool bool) ([]byte, *sendBuf, error) {
 	var b []byte
 	var sb *sendBuf
 	if n := argsSize(args); pool && n >= sendPoolMin {
@@ -610,7 +740,7 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	// could find the message delivered and let go of it.
 	o.sb.hold() // the session's
 	o.sb.hold() // the send queue's
-	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg, sb: o.sb})
+	s.buffer = append(s.buffer, bufferedMessage{id: abs, msg: msg, sb: o.sb, rest: o.rest})
 	s.mu.Unlock()
 	if p != nil {
 		c.pending[id] = p
@@ -621,7 +751,7 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	} else {
 		o.sb.unhold() // no queue: sent when the session is restored
 	}
-	writer := ts != nil && ts.enqueue(queued{msg, o.sb})
+	writer := ts != nil && ts.enqueue(queued{msg, o.sb, o.rest})
 	c.mu.Unlock()
 	if h := testHookNumbered.Load(); h != nil {
 		(*h)()
@@ -691,7 +821,7 @@ func (c *Connection) sendResults(ts *transportState, id int64, results []any) er
 	switch {
 	case sb != nil && err == nil && sb.owns(body):
 		sb.hold() // the send queue's, which enqueue takes over
-		ts.enqueueAndFlush(queued{body, sb})
+		ts.enqueueAndFlush(queued{msg: body, sb: sb})
 		return nil
 	case sb != nil:
 		sb.put() // not used, or outgrown: body moved to a fresh buffer
@@ -733,12 +863,12 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
 	// Log events carry the messages sent, which a hook may keep: those
 	// are never pooled.
-	framed, sb, err := encodeFramed(iface, method, args, !c.log.enabled())
+	framed, rest, sb, err := encodeFramed(iface, method, args, !c.log.enabled(), c.partsOK.Load())
 	if err != nil {
 		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
 	}
 	p := newPending(pendCall)
-	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed, sb: sb}, p)
+	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed, rest: rest, sb: sb}, p)
 	if err != nil {
 		p.release()
 		if sb != nil {
@@ -1445,7 +1575,7 @@ func (c *Connection) restoreLocked(ts *transportState, peerReceived int64) (lost
 	resend := make([]queued, len(s.buffer))
 	for i, m := range s.buffer {
 		m.sb.hold() // the send queue's
-		resend[i] = queued{m.msg, m.sb}
+		resend[i] = queued{m.msg, m.sb, m.rest}
 	}
 	s.mu.Unlock()
 	for id, p := range c.pending {

@@ -11,9 +11,10 @@ import (
 // bufferedMessage is a call, event, inspect or ping kept until the peer
 // proves it received it.
 type bufferedMessage struct {
-	id  int64 // absolute id
-	msg []byte
-	sb  *sendBuf // the pooled buffer msg lies in, held by the session
+	id   int64 // absolute id
+	msg  []byte
+	sb   *sendBuf // the pooled buffer msg lies in, held by the session
+	rest [][]byte // the parts after msg of a message in parts (encodeParts)
 }
 
 // Session is the state both sides of a JSTP connection keep beyond one
@@ -202,7 +203,7 @@ func (s *Session) MarshalText() ([]byte, error) {
 		ex.Username = &u
 	}
 	for _, m := range s.buffer {
-		ex.Buffer = append(ex.Buffer, [2]any{m.id, string(m.msg)})
+		ex.Buffer = append(ex.Buffer, [2]any{m.id, string(joinParts(m.msg, m.rest))})
 	}
 	keys := make([]string, 0, len(s.state))
 	for k := range s.state {

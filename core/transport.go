@@ -71,3 +71,21 @@ type Dialer func(ctx context.Context) (Transport, error)
 type BatchSender interface {
 	SendBatch(msgs [][]byte) error
 }
+
+// PartsSender is an optional interface of a Transport. SendParts writes one
+// message that is the concatenation of parts, exactly as Send would write
+// that message; the rules of Send apply to it and to parts itself.
+//
+// The engine uses it for a call with a large string argument that needs no
+// escaping: the argument's bytes go to the transport from the caller's own
+// string (vectored I/O, as with writev), instead of being copied into the
+// message first. Some parts are therefore views of Go strings, which are
+// immutable: a transport must never write into a part, not even to undo
+// the change afterwards (masking a WebSocket frame in place, for example),
+// and must not retain one after SendParts returns. A transport without it
+// gets each such message copied into one buffer and passed to Send.
+//
+// Conformance checks both rules (Transport/SendParts).
+type PartsSender interface {
+	SendParts(parts [][]byte) error
+}

@@ -69,7 +69,8 @@ type transport struct {
 	err     error // what Receiver.Closed reports
 	recv    jstp.Receiver
 
-	wbuf []byte // reused by Send and SendBatch (which the engine never runs concurrently)
+	wbuf []byte   // reused by Send, SendBatch and SendParts (which the engine never runs concurrently)
+	vbuf [][]byte // reused by SendParts
 }
 
 // NewTransport returns a jstp.Transport that frames JSTP messages over c,
@@ -254,6 +255,61 @@ func (t *transport) SendBatch(msgs [][]byte) error {
 	}
 	return nil
 }
+
+// SendParts writes one message, the concatenation of parts, followed by a
+// NUL byte (jstp.PartsSender). Parts shorter than partCopyMax are copied
+// together into the reused write buffer; longer ones are written from
+// parts itself, all in one writev where the connection has it (over TLS,
+// one write each). Parts are never written into: some are views of Go
+// strings. A NUL byte in any part refuses the message before anything is
+// written, as Send does; failures and deadlines are as in Send.
+func (t *transport) SendParts(parts [][]byte) error {
+	if t.closing.Load() {
+		return jstp.ErrTransportClosed
+	}
+	for _, p := range parts {
+		if bytes.IndexByte(p, 0) >= 0 {
+			return ErrNULInMessage
+		}
+	}
+	t.sending.Store(true)
+	defer t.sending.Store(false)
+	if err := t.armWrite(); err != nil {
+		return err
+	}
+	b := t.wbuf[:0]
+	bufs := t.vbuf[:0]
+	from := 0 // the start of b's bytes not yet in bufs
+	for _, p := range parts {
+		if len(p) < partCopyMax {
+			b = append(b, p...)
+			continue
+		}
+		if len(b) > from {
+			bufs = append(bufs, b[from:])
+			from = len(b)
+		}
+		bufs = append(bufs, p)
+	}
+	b = append(b, 0)
+	bufs = append(bufs, b[from:])
+	// WriteTo consumes its slice header, not the array: vbuf keeps it.
+	nb := net.Buffers(bufs)
+	_, err := nb.WriteTo(t.conn)
+	clear(bufs)
+	t.vbuf = bufs[:0]
+	if cap(b) <= maxRetainedWriteBuffer {
+		t.wbuf = b[:0]
+	}
+	if err != nil {
+		return t.writeFailed(err)
+	}
+	return nil
+}
+
+// partCopyMax is the length from which SendParts writes a part from its
+// own memory instead of copying it.
+const partCopyMax = 4 << 10
 
 // growWriteBuffer returns b with room for n more bytes, grown at least
 // twofold but not past maxRetainedWriteBuffer (len(b)+n never exceeds it).

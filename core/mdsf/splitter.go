@@ -43,6 +43,9 @@ const (
 	// minRead is the least free space FeedFrom reads into before it
 	// grows the buffer.
 	minRead = 2 << 10
+	// bigStart is the smallest buffer a Splitter grows to past readChunk
+	// (it comes from bigBuffers, and goes back there after the message).
+	bigStart = 256 << 10
 )
 
 // bigBuffers holds the buffers of large messages between uses, shared by
@@ -185,7 +188,10 @@ func (s *Splitter) grow(more int) {
 		s.buf = append(s.small[:0], s.buf...)
 		return
 	}
-	size := max(2*cap(s.buf), need)
+	// A message outgrew the small buffer: go straight to a pooled one of
+	// at least bigStart bytes rather than doubling through fresh ones,
+	// which copied the message several times as it grew.
+	size := max(2*cap(s.buf), need, bigStart)
 	size = min(size, max(need, s.limit()+readChunk))
 	var nb []byte
 	if size > keepBuffer {

@@ -172,6 +172,9 @@ func FuzzScanners(f *testing.F) {
 		if got, want := verbatimASCII(s), naiveSkipVerbatim(s, 0) == len(s); got != want {
 			t.Fatalf("verbatimASCII(%q) = %v, want %v", s, got, want)
 		}
+		if got, want := Verbatim(s), string(AppendString(nil, s)) == "'"+s+"'"; got != want {
+			t.Fatalf("Verbatim(%q) = %v, want %v", s, got, want)
+		}
 	})
 }
 

@@ -43,6 +43,64 @@ func AppendArray(dst []byte, vs []any) ([]byte, error) {
 	return appendArray(dst, vs, 0)
 }
 
+// AppendArrayOmit is AppendArray, except that the elements at the indexes
+// in omit (ascending, each a string) are written as two quotes with
+// nothing between them, and at receives, for each of them in order, the
+// offset in the result just after its opening quote. Writing each omitted
+// string at its offset gives what AppendArray writes, provided Verbatim
+// holds for it.
+//
+// It lets a caller send a large string from its own memory (vectored I/O,
+// the string's bytes between the pieces of the result) instead of copying
+// it into the message. An index out of range or of an element that is not
+// a string is an error.
+func AppendArrayOmit(dst []byte, vs []any, omit []int, at []int) ([]byte, []int, error) {
+	dst = append(dst, '[')
+	next := 0
+	for i, e := range vs {
+		if next < len(omit) && omit[next] == i {
+			if _, ok := e.(string); !ok {
+				return dst, at, fmt.Errorf("mdsf: element %d to omit is a %T, not a string", i, e)
+			}
+			dst = append(dst, '\'')
+			at = append(at, len(dst))
+			dst = append(dst, '\'')
+			next++
+		} else if _, u := e.(UndefinedType); !u {
+			var err error
+			if dst, err = appendValue(dst, e, 1); err != nil {
+				return dst, at, err
+			}
+		}
+		if i != len(vs)-1 {
+			dst = append(dst, ',')
+		}
+	}
+	if next < len(omit) {
+		return dst, at, fmt.Errorf("mdsf: index %d to omit is not an element of the %d (or not ascending)", omit[next], len(vs))
+	}
+	return append(dst, ']'), at, nil
+}
+
+// Verbatim reports whether AppendString writes s as it is between its
+// quotes: s is valid UTF-8 with no quote, backslash or control character.
+func Verbatim(s string) bool {
+	for i := 0; i < len(s); {
+		if i = skipVerbatim(s, i); i >= len(s) {
+			return true
+		}
+		if s[i] < utf8.RuneSelf {
+			return false
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
 func appendArray(dst []byte, x []any, depth int) ([]byte, error) {
 	if depth >= MaxDepth {
 		return dst, errTooDeep
