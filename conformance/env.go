@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"regexp"
 	"strings"
@@ -123,14 +124,18 @@ func (e *env) eventually(what string, cond func() bool) {
 // contract, and that fails the subtest.
 func (e *env) listen(opts jstp.ServerOptions) (*jstp.Server, string) {
 	e.t.Helper()
-	hook := opts.Hook
-	opts.Hook = func(ev jstp.LogEvent) {
-		if ev.Kind == jstp.LogError && errors.Is(ev.Err, jstp.ErrTransportMisuse) {
-			e.t.Errorf("a transport the server was given: %v", ev.Err)
-		}
-		if hook != nil {
+	if hook := opts.Hook; hook != nil {
+		opts.Hook = func(ev jstp.LogEvent) {
+			if ev.Kind == jstp.LogError && errors.Is(ev.Err, jstp.ErrTransportMisuse) {
+				e.t.Errorf("a transport the server was given: %v", ev.Err)
+			}
 			hook(ev)
 		}
+	} else if opts.Logger == nil {
+		// A logger of errors only, rather than a hook: with a hook (or
+		// a debug logger) the engine never lends arguments
+		// (jstp.BorrowArgs), which Transport/LentArguments checks.
+		opts.Logger = slog.New(misuseHandler{e})
 	}
 	srv, err := jstp.NewServer(opts)
 	if err != nil {
@@ -725,3 +730,24 @@ func (c *contract) enter(closing bool, data []byte) bool {
 
 // leave records the end of a call.
 func (c *contract) leave() { c.inCall.Store(false) }
+
+// misuseHandler is the slog handler of the servers the suite starts: it
+// fails the subtest when the engine logs ErrTransportMisuse, and drops
+// every other record.
+type misuseHandler struct{ e *env }
+
+func (misuseHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
+
+func (h misuseHandler) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "error" && strings.Contains(a.Value.String(), jstp.ErrTransportMisuse.Error()) {
+			h.e.t.Errorf("a transport the server was given: %s", a.Value.String())
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+func (h misuseHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h misuseHandler) WithGroup(string) slog.Handler      { return h }

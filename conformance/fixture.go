@@ -48,6 +48,18 @@ type fixture struct {
 	tickGate     chan struct{}
 	tickGateOnce sync.Once
 	lastArgs     sync.Map // method name -> []any of the last call
+	lentStarts   sync.Map // iface.lentEcho: call index -> chan struct{}, closed when it starts
+	lentDone     chan struct{}
+	lentOnce     sync.Once
+}
+
+// stopLent makes every iface.lentEcho call return at once.
+func (fx *fixture) stopLent() { fx.lentOnce.Do(func() { close(fx.lentDone) }) }
+
+// lentStarted returns the channel closed when iface.lentEcho call i starts.
+func (fx *fixture) lentStarted(i int) chan struct{} {
+	ch, _ := fx.lentStarts.LoadOrStore(i, make(chan struct{}))
+	return ch.(chan struct{})
 }
 
 // serverOpts tweaks the options of the fixture's server.
@@ -67,6 +79,8 @@ type serverOpts func(*jstp.ServerOptions)
 //	iface.setState(k, v)       -> stores v under k in the session
 //	iface.getState(k)          -> the value stored under k
 //	iface.whoami()             -> the session's username
+//	iface.lentEcho(i, last, s) -> s, once call i+1 has started (unless last);
+//	                              registered with jstp.BorrowArgs
 //	iface.version()            -> the application's version
 //	other.nothing()            -> nil
 //
@@ -74,13 +88,14 @@ type serverOpts func(*jstp.ServerOptions)
 func (e *env) newFixture(mods ...serverOpts) *fixture {
 	e.t.Helper()
 	fx := &fixture{
-		e:       e,
-		events:  make(chan received, 1024),
-		conns:   make(chan *jstp.Connection, 64),
-		resumed: make(chan *jstp.Connection, 64),
-		gone:    make(chan *jstp.Connection, 64),
-		blocked: make(chan int, 1024),
-		release: make(chan struct{}, 1024),
+		e:        e,
+		events:   make(chan received, 1024),
+		conns:    make(chan *jstp.Connection, 64),
+		resumed:  make(chan *jstp.Connection, 64),
+		lentDone: make(chan struct{}),
+		gone:     make(chan *jstp.Connection, 64),
+		blocked:  make(chan int, 1024),
+		release:  make(chan struct{}, 1024),
 	}
 	fx.app = e.testApp(appName+"@1.0.0", fx)
 	opts := jstp.ServerOptions{
@@ -203,6 +218,21 @@ func (e *env) testApp(name string, fx *fixture) *jstp.Application {
 		return s
 	})
 	e.handle(a, "iface", "whoami", func(conn *jstp.Connection) string { return conn.Session().Username() })
+	// lentEcho holds its borrowed argument until the next call has started,
+	// so that the transport reads on while the argument is in use.
+	if err := a.Handle("iface", "lentEcho", func(i int, last bool, s string) string {
+		close(fx.lentStarted(i))
+		if !last {
+			select {
+			case <-fx.lentStarted(i + 1):
+			case <-fx.lentDone:
+			case <-e.ctx.Done():
+			}
+		}
+		return s
+	}, jstp.BorrowArgs()); err != nil {
+		e.fatalf("Handle(iface.lentEcho): %v", err)
+	}
 	e.handle(a, "other", "nothing", func() {})
 	for _, ev := range []string{"hello", "tick", "data"} {
 		ev := ev

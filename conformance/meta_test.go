@@ -49,24 +49,9 @@ func TestFaultyFactory(t *testing.T) {
 	case "late":
 		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &lateTransport{Transport: tr} })
 	case "lateserver":
-		// The pipe factory, but the server's end of each pipe is faulty.
-		var servers sync.Map // addr -> *jstp.Server
-		var next atomic.Int64
-		f.Listen = func(t testing.TB, srv *jstp.Server) string {
-			addr := fmt.Sprintf("lateserver://%d", next.Add(1))
-			servers.Store(addr, srv)
-			t.Cleanup(func() { servers.Delete(addr) })
-			return addr
-		}
-		f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
-			srv, ok := servers.Load(addr)
-			if !ok {
-				return nil, fmt.Errorf("nothing listens on %s", addr)
-			}
-			client, server := jstp.Pipe()
-			srv.(*jstp.Server).Serve(&lateTransport{Transport: server})
-			return client, nil
-		}
+		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &lateTransport{Transport: tr} })
+	case "takereuse":
+		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &reuseTransport{Transport: tr} })
 	case "keep":
 		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &keepTransport{Transport: tr} })
 	case "partswrite":
@@ -79,6 +64,52 @@ func TestFaultyFactory(t *testing.T) {
 		opts.Skip = map[string]string{"Ping/Wire": "declared by the meta test", "No/Such": "stale"}
 	}
 	conformance.RunWith(t, f, opts)
+}
+
+// wrapServed makes f the pipe factory, except that the server's end of
+// each pipe is wrapped by wrap.
+func wrapServed(f *conformance.Factory, wrap func(jstp.Transport) jstp.Transport) {
+	var servers sync.Map // addr -> *jstp.Server
+	var next atomic.Int64
+	f.Listen = func(t testing.TB, srv *jstp.Server) string {
+		addr := fmt.Sprintf("wrapped://%d", next.Add(1))
+		servers.Store(addr, srv)
+		t.Cleanup(func() { servers.Delete(addr) })
+		return addr
+	}
+	f.Dial = func(ctx context.Context, addr string) (jstp.Transport, error) {
+		srv, ok := servers.Load(addr)
+		if !ok {
+			return nil, fmt.Errorf("nothing listens on %s", addr)
+		}
+		client, server := jstp.Pipe()
+		srv.(*jstp.Server).Serve(wrap(server))
+		return client, nil
+	}
+}
+
+// reuseTransport delivers every message from one buffer of its own, which
+// it lets the engine take (MessageTaker) but reuses for the next message
+// all the same.
+type reuseTransport struct {
+	jstp.Transport
+	buf []byte
+}
+
+func (rt *reuseTransport) Start(r jstp.Receiver) { rt.Transport.Start(&reuseReceiver{rt, r}) }
+
+func (rt *reuseTransport) TakeMessage() (func(), bool) {
+	return func() {}, true // the fault under test: taken, yet reused
+}
+
+type reuseReceiver struct {
+	rt *reuseTransport
+	jstp.Receiver
+}
+
+func (rr *reuseReceiver) Message(data []byte) {
+	rr.rt.buf = append(rr.rt.buf[:0], data...)
+	rr.Receiver.Message(rr.rt.buf)
 }
 
 // wrapDial returns dial with every transport it opens wrapped by wrap.
@@ -226,6 +257,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"keep", "Transport/SendKeepsNothing", []string{"--- FAIL: TestFaultyFactory/Transport/SendKeepsNothing", "the transport read the message after Send returned"}, false},
 		{"partswrite", "Transport/SendParts", []string{"unexpected fault address", "partsWriteTransport"}, false},
 		{"partskeep", "Transport/SendParts", []string{"--- FAIL: TestFaultyFactory/Transport/SendParts", "or were read after SendParts returned"}, false},
+		{"takereuse", "Transport/LentArguments", []string{"--- FAIL: TestFaultyFactory/Transport/LentArguments", "is not its argument"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

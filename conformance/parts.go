@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	jstp "github.com/jstp-go/jstp/core"
@@ -72,6 +73,38 @@ func testTransportSendParts(e *env) {
 		}
 		if want := fmt.Sprintf("{callback:[%d],ok:['%s%s-']}", i, readOnly, own(i)); got != want {
 			e.t.Fatalf("the answer to call %d (%d bytes) is not the echo of what was sent (%d bytes): the parts were not written as one message, or were read after SendParts returned", i, len(got), len(want))
+		}
+	}
+}
+
+// Large calls to a method registered with jstp.BorrowArgs, whose arguments
+// may be parsed where the transport read them (jstp.MessageTaker): each
+// call holds its argument until the next has started, so the transport
+// reads on while the argument is in use, and each answer must still be the
+// argument sent. A transport that reuses the memory of a message it let
+// the engine take, before release, fails here.
+func testTransportLentArguments(e *env) {
+	const n = 8
+	fx := e.newFixture()
+	// Before the server's cleanup, which waits for its calls: a call whose
+	// successor never came (a broken transport) must not wait for good.
+	e.t.Cleanup(fx.stopLent)
+	e.onAbort(fx.stopLent)
+	rc := e.raw(fx.addr)
+	rc.handshake(appName)
+	arg := func(i int) string { return strings.Repeat(string(rune('a'+i)), 100<<10+i) }
+	for i := 1; i <= n; i++ {
+		msg := fmt.Sprintf("{call:[%d,'iface'],lentEcho:[%d,%v,'%s']}", i, i, i == n, arg(i))
+		rc.send(msg)
+	}
+	for range n {
+		got := rc.next("the callbacks of the lentEcho calls")
+		var i int
+		if _, err := fmt.Sscanf(got, "{callback:[%d]", &i); err != nil || i < 1 || i > n {
+			e.fatalf("not the callback of a lentEcho call: %.60s", got)
+		}
+		if want := fmt.Sprintf("{callback:[%d],ok:['%s']}", i, arg(i)); got != want {
+			e.t.Fatalf("the answer to call %d (%.40s...) is not its argument: the memory of the call was reused while the method still used it", i, got)
 		}
 	}
 }

@@ -53,6 +53,7 @@ func init() {
 		testCase{"Order", testTransportOrder},
 		testCase{"SendKeepsNothing", testTransportSendKeepsNothing},
 		testCase{"SendParts", testTransportSendParts},
+		testCase{"LentArguments", testTransportLentArguments},
 		testCase{"ConnectionCloseTwice", testTransportConnectionCloseTwice},
 	)
 }

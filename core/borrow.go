@@ -31,13 +31,25 @@ var leasesOut atomic.Int64
 type argLease pooledBuf
 
 // parseLent parses payload out of a pooled buffer, exactly (see
-// mdsf.ParseExact). It returns the value and the lease that its strings
-// depend on; a nil lease and a nil error when payload is too small or too
-// large to be lent; and the parse error, with nothing to release, when
-// payload is not valid.
-func parseLent(payload []byte) (any, *argLease, error) {
+// mdsf.ParseExact), or where it lies when the transport lets the engine
+// take it (ln.take, MessageTaker). It returns the value and the lease that
+// its strings depend on; a nil lease and a nil error when payload is too
+// small or too large to be lent; and the parse error when payload is not
+// valid, with nothing to release, or, when the transport's buffer was
+// taken, with the lease of that buffer, which payload still lies in.
+func parseLent(payload []byte, ln lender) (any, *argLease, error) {
 	if len(payload) < lendMin {
 		return nil, nil, nil
+	}
+	if give, ok := ln.take(); ok {
+		// The transport's own buffer: no copy.
+		l := &argLease{buf: payload, used: len(payload), give: give}
+		leasesOut.Add(1)
+		v, err := mdsf.ParseStringExact(unsafe.String(unsafe.SliceData(payload), len(payload)))
+		if err != nil {
+			return nil, l, err
+		}
+		return v, l, nil
 	}
 	pb := getPooledBuf(len(payload))
 	if pb == nil {
@@ -78,6 +90,10 @@ func (l *argLease) release() {
 		}
 	}
 	leasesOut.Add(-1)
+	if l.give != nil {
+		l.give() // a buffer taken from the transport goes back there
+		return
+	}
 	(*pooledBuf)(l).free()
 }
 
@@ -89,4 +105,7 @@ const lentPoison = 0xff
 // nil (never).
 type lender interface {
 	lends(iface, name string) bool
+	// take takes the message being delivered from the transport (see
+	// MessageTaker), or reports false.
+	take() (release func(), ok bool)
 }

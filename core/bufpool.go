@@ -27,6 +27,7 @@ type pooledBuf struct {
 	class int
 	refs  atomic.Int32 // the holders of a sendBuf; 0 while pooled
 	used  int          // the payload's length in an argLease
+	give  func()       // for an argLease of a transport's buffer: gives it back
 }
 
 // bufClass returns the size class of n bytes, and false when n is larger

@@ -1181,7 +1181,10 @@ func (c *Connection) receive(ts *transportState, data []byte) {
 		return
 	}
 	var m inMessage
-	isObject, err := parseMessage(data, &m, &ts.names, c)
+	isObject, err := parseMessage(data, &m, &ts.names, ts)
+	if m.held != nil {
+		defer m.held.release()
+	}
 	if m.lease != nil {
 		// Released here unless onCall hands it to the call's task.
 		defer func() { m.lease.release() }()
@@ -1368,6 +1371,16 @@ func (c *Connection) lends(iface, name string) bool {
 	}
 	app := c.Application()
 	return app != nil && app.borrows(iface, name)
+}
+
+// lends and take make ts the lender of the messages it delivers.
+func (ts *transportState) lends(iface, name string) bool { return ts.c.lends(iface, name) }
+
+func (ts *transportState) take() (func(), bool) {
+	if mt, ok := ts.t.(MessageTaker); ok {
+		return mt.TakeMessage()
+	}
+	return nil, false
 }
 
 func (c *Connection) onCallback(ts *transportState, data []byte, m *inMessage) {

@@ -208,6 +208,7 @@ func BenchmarkDecodeCall100KLent(b *testing.B) {
 type alwaysLend struct{}
 
 func (alwaysLend) lends(string, string) bool { return true }
+func (alwaysLend) take() (func(), bool)      { return nil, false }
 
 func benchDecode(b *testing.B, text string) { benchDecodeWith(b, text, nil) }
 

@@ -19,6 +19,10 @@ type inMessage struct {
 	obj     mdsf.Object // the whole message (generic parse only)
 	head    []any       // the header array (generic parse only)
 	lease   *argLease   // the buffer the payload's strings share, if lent
+	// held is a buffer taken from the transport (MessageTaker) for a call
+	// whose payload then failed to parse: the message still lies in it,
+	// so it is given back only when receive is done with the message.
+	held *argLease
 }
 
 // parseMessage takes data apart. Messages in the exact shape the reference
@@ -35,7 +39,7 @@ func parseMessage(data []byte, m *inMessage, nm *names, ln lender) (ok bool, err
 	if fastParse(data, m, nm, ln) {
 		return true, nil
 	}
-	*m = inMessage{}
+	*m = inMessage{held: m.held}
 	v, err := mdsf.Parse(data)
 	if err != nil {
 		return false, err
@@ -231,8 +235,9 @@ func fastParse(data []byte, m *inMessage, nm *names, ln lender) bool {
 	}
 	raw := data[i : n-1]
 	if len(raw) >= lendMin && ln != nil && kind == "call" && ln.lends(m.iface, m.verb) {
-		payload, lease, err := parseLent(raw)
+		payload, lease, err := parseLent(raw, ln)
 		if err != nil {
+			m.held = lease
 			return false // the generic parser reports it
 		}
 		if lease != nil {

@@ -89,3 +89,19 @@ type BatchSender interface {
 type PartsSender interface {
 	SendParts(parts [][]byte) error
 }
+
+// MessageTaker is an optional interface of a Transport. Inside
+// Receiver.Message, the engine may call TakeMessage to keep the bytes of
+// the message being delivered beyond the call, instead of copying them: it
+// does so for large calls to methods registered with BorrowArgs, whose
+// arguments are then parsed where the transport read them.
+//
+// TakeMessage makes the memory of the message being delivered the
+// engine's: the transport must neither modify nor reuse it until release
+// is called, which the engine does once, from any goroutine, when nothing
+// uses the message any more. It reports false, and keeps the message, when
+// it cannot give it away (the engine then copies the message). It is only
+// called from inside Receiver.Message, on the delivering goroutine.
+type MessageTaker interface {
+	TakeMessage() (release func(), ok bool)
+}

@@ -71,6 +71,8 @@ type transport struct {
 
 	wbuf []byte   // reused by Send, SendBatch and SendParts (which the engine never runs concurrently)
 	vbuf [][]byte // reused by SendParts
+
+	split mdsf.Splitter // the reader goroutine's, and TakeMessage's (called from it)
 }
 
 // NewTransport returns a jstp.Transport that frames JSTP messages over c,
@@ -307,6 +309,17 @@ func (t *transport) SendParts(parts [][]byte) error {
 	return nil
 }
 
+// TakeMessage lets the engine keep the message being delivered where the
+// reader read it, when it is a large one in a pooled buffer
+// (jstp.MessageTaker, mdsf.Splitter.Take): the reader goes on after it,
+// and the buffer goes back to the pool once every message taken out of it
+// is released. Messages shorter than 16 KiB are not given (the engine
+// copies them). Only the engine calls it, from inside Receiver.Message.
+func (t *transport) TakeMessage() (release func(), ok bool) {
+	release = t.split.Take()
+	return release, release != nil
+}
+
 // partCopyMax is the length from which SendParts writes a part from its
 // own memory instead of copying it.
 const partCopyMax = 4 << 10
@@ -444,7 +457,6 @@ func (t *transport) decide(err error) (unstarted bool) {
 
 func (t *transport) read() {
 	defer t.finish()
-	var split mdsf.Splitter
 	emit := func(msg []byte) error {
 		if t.closing.Load() {
 			return errStopDelivery
@@ -466,7 +478,7 @@ func (t *transport) read() {
 			// The Splitter reads into its own buffer, so a large
 			// message is not copied once more before it is parsed.
 			var ferr error
-			_, err, ferr = split.FeedFrom(t.conn, emit)
+			_, err, ferr = t.split.FeedFrom(t.conn, emit)
 			if ferr != nil && ferr != errStopDelivery {
 				t.fail(ferr)
 				return
@@ -491,7 +503,7 @@ func (t *transport) read() {
 			// Closed locally; the reason is already decided.
 		case !errors.Is(err, io.EOF):
 			t.fail(fmt.Errorf("tcp: read: %w", err))
-		case split.Buffered() > 0:
+		case t.split.Buffered() > 0:
 			t.fail(fmt.Errorf("tcp: connection closed inside a message: %w", io.ErrUnexpectedEOF))
 		default:
 			t.fail(nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxMessageSize is the largest unterminated message a Splitter buffers:
@@ -31,6 +32,14 @@ type Splitter struct {
 	scanned int    // how many bytes at the front of buf hold no NUL
 	small   []byte // the buffer buf returns to between large messages
 	broken  bool
+
+	// While cut emits a message from buf, emitted is set, and the message
+	// is buf[emitStart:emitEnd].
+	emitStart, emitEnd int
+	emitted            bool // emitStart and emitEnd are set
+
+	big    *bigBuf // the pooled buffer buf lies in, if any
+	shared bool    // messages taken out of big may be in use
 }
 
 const (
@@ -51,7 +60,7 @@ const (
 // bigBuffers holds the buffers of large messages between uses, shared by
 // all Splitters: a stream of large messages reuses them instead of growing
 // a buffer for each, and an idle connection holds none.
-var bigBuffers sync.Pool // of *[]byte
+var bigBuffers sync.Pool // of *bigBuf
 
 func (s *Splitter) limit() int {
 	if s.MaxSize > 0 {
@@ -136,7 +145,8 @@ func (s *Splitter) FeedFrom(r io.Reader, emit func(msg []byte) error) (n int, re
 }
 
 // cut emits the complete messages in buf, searching for NULs after the
-// first s.scanned bytes, and moves the rest to the front.
+// first s.scanned bytes, and moves the rest to the front (or, when
+// messages were taken out of its buffer, leaves it where it is).
 func (s *Splitter) cut(emit func(msg []byte) error) error {
 	start, from := 0, s.scanned
 	var err error
@@ -146,7 +156,9 @@ func (s *Splitter) cut(emit func(msg []byte) error) error {
 			break
 		}
 		end := from + i
+		s.emitStart, s.emitEnd, s.emitted = start, end, true
 		err = emit(s.buf[start:end])
+		s.emitted = false
 		start, from = end+1, end+1
 	}
 	rest := len(s.buf) - start
@@ -155,8 +167,14 @@ func (s *Splitter) cut(emit func(msg []byte) error) error {
 		return ErrMessageTooLarge
 	}
 	if start > 0 {
-		copy(s.buf, s.buf[start:])
-		s.buf = s.buf[:rest]
+		if s.shared {
+			// Taken messages lie before the rest: it must not move
+			// over them. What is read next goes after it.
+			s.buf = s.buf[start:]
+		} else {
+			copy(s.buf, s.buf[start:])
+			s.buf = s.buf[:rest]
+		}
 	}
 	s.scanned = rest
 	if err != nil {
@@ -167,12 +185,8 @@ func (s *Splitter) cut(emit func(msg []byte) error) error {
 		if s.small == nil {
 			s.small = make([]byte, 0, readChunk)
 		}
-		big := s.buf
 		s.buf = append(s.small[:0], s.buf...)
-		if cap(big) > keepBuffer {
-			big = big[:0]
-			bigBuffers.Put(&big)
-		}
+		s.leave()
 	}
 	return err
 }
@@ -186,6 +200,7 @@ func (s *Splitter) grow(more int) {
 			s.small = make([]byte, 0, readChunk)
 		}
 		s.buf = append(s.small[:0], s.buf...)
+		s.leave()
 		return
 	}
 	// A message outgrew the small buffer: go straight to a pooled one of
@@ -194,24 +209,78 @@ func (s *Splitter) grow(more int) {
 	size := max(2*cap(s.buf), need, bigStart)
 	size = min(size, max(need, s.limit()+readChunk))
 	var nb []byte
+	var na *bigBuf
 	if size > keepBuffer {
-		if p, _ := bigBuffers.Get().(*[]byte); p != nil && cap(*p) >= need {
-			nb = (*p)[:0]
-		}
-	}
-	if nb == nil {
+		na = getBigBuf(need, size)
+		nb = na.buf[:0]
+	} else {
 		nb = make([]byte, 0, size)
 	}
 	nb = append(nb, s.buf...)
-	if cap(s.buf) > keepBuffer {
-		old := s.buf[:0]
-		bigBuffers.Put(&old)
+	s.leave()
+	s.buf, s.big = nb, na
+}
+
+// bigBuf is a large pooled buffer. A Splitter holds one reference to the
+// bigBuf it reads into, and each message taken out of it (Take) holds one
+// more; the last to let go puts it back into bigBuffers.
+type bigBuf struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+// getBigBuf returns a pooled bigBuf of at least need bytes, or a new one of
+// size bytes, with one reference.
+func getBigBuf(need, size int) *bigBuf {
+	a, _ := bigBuffers.Get().(*bigBuf)
+	if a == nil || cap(a.buf) < need {
+		a = &bigBuf{buf: make([]byte, 0, size)}
 	}
-	s.buf = nb
+	a.refs.Store(1)
+	return a
+}
+
+// unref lets go of a reference to a.
+func (a *bigBuf) unref() {
+	switch n := a.refs.Add(-1); {
+	case n == 0:
+		bigBuffers.Put(a)
+	case n < 0:
+		panic("mdsf: a taken message given back twice")
+	}
+}
+
+// leave lets go of the bigBuf that buf was in; buf must have moved out of it.
+func (s *Splitter) leave() {
+	if s.big != nil {
+		s.big.unref()
+		s.big, s.shared = nil, false
+	}
+}
+
+// Take, called from emit, lets the caller keep the message being emitted
+// beyond the call instead of copying it: the message's bytes stay as they
+// are until the caller calls giveBack (once, from any goroutine). The
+// Splitter goes on reading after them, and the buffer they lie in goes
+// back to the pool once every message taken out of it is given back and
+// the Splitter has moved on.
+//
+// Take returns nil, and the message is only valid during emit as usual,
+// when it is shorter than the Splitter's small buffer (16 KiB) or not in
+// a large pooled buffer (Feed emits some messages from its chunk), or when
+// called outside emit.
+func (s *Splitter) Take() (giveBack func()) {
+	if !s.emitted || s.big == nil || s.emitEnd-s.emitStart < readChunk {
+		return nil
+	}
+	s.big.refs.Add(1)
+	s.shared = true
+	return s.big.unref
 }
 
 // fail drops the tail and marks the stream broken.
 func (s *Splitter) fail() {
+	s.leave()
 	s.buf, s.small, s.scanned, s.broken = nil, nil, 0, true
 }
 
