@@ -91,7 +91,14 @@
 //
 // On stream sockets each message is followed by a NUL byte; Splitter cuts
 // a stream into messages and limits the unterminated tail to
-// MaxMessageSize.
+// MaxMessageSize. A large message may be taken out of the Splitter's
+// buffer (Splitter.Take) and kept beyond the call that delivered it.
+//
+// # Sending large strings without a copy
+//
+// Verbatim reports whether a string is written as it is between its
+// quotes, and AppendArrayOmit writes an array with such strings left out,
+// so that a caller can send them from their own memory with vectored I/O.
 //
 // # Assembly
 //
