@@ -76,6 +76,9 @@ func (g *goApp) register(t testing.TB, app *jstp.Application, version string) {
 	})
 	h("echo", func(v any) any { return v })
 	h("echo3", func(a, b, c any) (any, any, any) { return a, b, c })
+	// Large calls to it are parsed out of lent memory: over tcp and unix,
+	// where the transport read them (jstp.MessageTaker).
+	must(t, app.Handle("test", "echoBorrowed", func(a, b, c string) (string, string, string) { return a, b, c }, jstp.BorrowArgs()))
 	h("types", func() (float64, float64, string, bool, bool, any, []any, mdsf.Object) {
 		return 42, -1.5, "str", true, false, nil,
 			[]any{1.0, []any{2.0, "three"}, mdsf.Object{{Key: "four", Value: 4.0}}},

@@ -487,6 +487,16 @@ func testBig(t *testing.T, dial jstp.Dialer) {
 			t.Errorf("echo of %d bytes came back different", len(s))
 		}
 	})
+	// Strings that need no escaping go out in parts over tcp and unix
+	// (jstp.PartsSender): the bytes on the wire must be the same.
+	t.Run("to Node, needing no escapes", func(t *testing.T) {
+		plain := strings.Repeat("plain text, nothing to escape ", size/30)
+		wide := strings.Repeat("жж😀 ", size/14)
+		got := call(t, ctx, conn, "echo3", plain, "a'b", wide)
+		if !reflect.DeepEqual(got, []any{plain, "a'b", wide}) {
+			t.Errorf("echo3 of %d and %d bytes came back different", len(plain), len(wide))
+		}
+	})
 }
 
 // testResumeGoClient cuts a Go client's transport abruptly; while it is
