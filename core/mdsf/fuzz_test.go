@@ -12,7 +12,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"{call:[1,'iface'],method:['a',2]}", "[,1,,]", "'\\u{1F600}\\ud800\\x41\\101'",
 		"-0x1F", ".5e-3", "{a:1,/*c*/b:[//x\n]}", "{'1':1,a:2,'0':3,a:4}", "'\xff\xed\xa0\x80'",
-		"1e400", "-+1", "undefined", "{__proto__:1}",
+		"1e400", "-+1", "undefined", "{__proto__:1}", "['ab',1,'c\\'d','é',[],'']",
 	} {
 		f.Add([]byte(s))
 	}
@@ -45,7 +45,36 @@ func FuzzParse(f *testing.F) {
 		if out2 != out && !strings.Contains(out, ",]") {
 			t.Fatalf("round trip of %q changed %q into %q", data, out, out2)
 		}
+		checkOmit(t, v)
 	})
+}
+
+// checkOmit checks, for an array, that AppendArrayOmit with its verbatim
+// strings left out and written back at their offsets gives AppendArray.
+func checkOmit(t *testing.T, v any) {
+	vs, ok := v.([]any)
+	if !ok {
+		return
+	}
+	var omit []int
+	var strs []string
+	for i, e := range vs {
+		if s, ok := e.(string); ok && Verbatim(s) {
+			omit = append(omit, i)
+			strs = append(strs, s)
+		}
+	}
+	want, err := AppendArray(nil, vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, at, err := AppendArrayOmit(nil, vs, omit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filled := fill(got, at, strs); filled != string(want) {
+		t.Fatalf("omitted and filled in: %q, AppendArray: %q", filled, want)
+	}
 }
 
 func FuzzSplitter(f *testing.F) {
