@@ -156,29 +156,72 @@ func (t *transport) Send(msg []byte) error {
 func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
-	t.mu.Lock()
-	closing := t.closing
-	t.mu.Unlock()
-	if closing {
+	if t.isClosing() {
 		return jstp.ErrTransportClosed
 	}
 	if err := t.writeBatch(msgs); err != nil {
-		t.mu.Lock()
-		closing = t.closing
-		if !closing {
-			t.closing = true
-			t.failErr = fmt.Errorf("gorilla: write: %w", err)
-		}
-		t.mu.Unlock()
-		// A failed or timed-out write leaves the connection unusable:
-		// cut it so the reader learns of it too.
-		t.ws.UnderlyingConn().Close()
-		if closing {
-			return jstp.ErrTransportClosed
-		}
-		return fmt.Errorf("gorilla: write: %w", err)
+		return t.writeFailed(err)
 	}
 	return nil
+}
+
+// SendParts writes one text message, the concatenation of parts
+// (jstp.PartsSender), with the deadline and failure handling of Send.
+// gorilla copies each part into its write buffer (and masks it there, on
+// the client side) or, on the server side, writes a long one as a frame of
+// its own: it never writes into a part, so a long argument reaches the
+// connection without being copied into a message first.
+func (t *transport) SendParts(parts [][]byte) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	if t.isClosing() {
+		return jstp.ErrTransportClosed
+	}
+	if err := t.writeParts(parts); err != nil {
+		return t.writeFailed(err)
+	}
+	return nil
+}
+
+func (t *transport) isClosing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closing
+}
+
+// writeFailed handles a failed write and returns what the send reports.
+func (t *transport) writeFailed(err error) error {
+	t.mu.Lock()
+	closing := t.closing
+	if !closing {
+		t.closing = true
+		t.failErr = fmt.Errorf("gorilla: write: %w", err)
+	}
+	t.mu.Unlock()
+	// A failed or timed-out write leaves the connection unusable: cut it
+	// so the reader learns of it too.
+	t.ws.UnderlyingConn().Close()
+	if closing {
+		return jstp.ErrTransportClosed
+	}
+	return fmt.Errorf("gorilla: write: %w", err)
+}
+
+func (t *transport) writeParts(parts [][]byte) error {
+	if err := t.ws.SetWriteDeadline(t.writeDeadline()); err != nil {
+		return err
+	}
+	w, err := t.ws.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
+		if err := writeChunks(w, part); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }
 
 // writeDeadline returns the write deadline for a send starting now:
@@ -236,15 +279,23 @@ func (t *transport) write(msg []byte) error {
 	if err != nil {
 		return err
 	}
-	for len(msg) > 0 {
-		n := min(len(msg), MaxFrameSize)
-		if _, err := w.Write(msg[:n]); err != nil {
-			w.Close()
-			return err
-		}
-		msg = msg[n:]
+	if err := writeChunks(w, msg); err != nil {
+		w.Close()
+		return err
 	}
 	return w.Close()
+}
+
+// writeChunks writes b to w in chunks of at most MaxFrameSize bytes.
+func writeChunks(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), MaxFrameSize)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // Close starts the closing handshake and returns without waiting for it:

@@ -176,29 +176,90 @@ func (t *transport) Send(msg []byte) error {
 func (t *transport) SendBatch(msgs [][]byte) error {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
+	if t.isClosing() {
+		return jstp.ErrTransportClosed
+	}
+	if err := t.writeBatch(msgs); err != nil {
+		return t.writeFailed(err)
+	}
+	return nil
+}
+
+// SendParts writes one text message, the concatenation of parts
+// (jstp.PartsSender), with the deadline and failure handling of Send:
+// each part is written in frames of at most MaxFrameSize. The library
+// copies what it writes into its own buffer (and masks it there, on the
+// client side) or writes a long part from the part itself, and never
+// writes into one, so a long argument reaches the connection without
+// being copied into a message first.
+func (t *transport) SendParts(parts [][]byte) error {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+	if t.isClosing() {
+		return jstp.ErrTransportClosed
+	}
+	if err := t.writeParts(parts); err != nil {
+		return t.writeFailed(err)
+	}
+	return nil
+}
+
+func (t *transport) isClosing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closing
+}
+
+// writeFailed handles a failed write and returns what the send reports.
+func (t *transport) writeFailed(err error) error {
 	t.mu.Lock()
 	closing := t.closing
+	if !closing {
+		t.closing = true
+		t.failErr = fmt.Errorf("nhooyr: write: %w", err)
+	}
 	t.mu.Unlock()
 	if closing {
 		return jstp.ErrTransportClosed
 	}
-	if err := t.writeBatch(msgs); err != nil {
-		t.mu.Lock()
-		closing = t.closing
-		if !closing {
-			t.closing = true
-			t.failErr = fmt.Errorf("nhooyr: write: %w", err)
+	// A failed or timed-out write leaves the connection unusable: cut it
+	// so the reader learns of it too.
+	t.c.CloseNow()
+	return fmt.Errorf("nhooyr: write: %w", err)
+}
+
+// writeParts writes one message in parts, bounded as writeBatch bounds a
+// message.
+func (t *transport) writeParts(parts [][]byte) (err error) {
+	ctx := context.Background()
+	if t.cork == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.writeTimeout)
+		defer cancel()
+	} else {
+		deadline := t.writeDeadline()
+		if err := t.cork.Cork(deadline); err != nil {
+			return err
 		}
-		t.mu.Unlock()
-		if closing {
-			return jstp.ErrTransportClosed
-		}
-		// A failed or timed-out write leaves the connection unusable: cut
-		// it so the reader learns of it too.
-		t.c.CloseNow()
-		return fmt.Errorf("nhooyr: write: %w", err)
+		defer func() {
+			// Always uncork: a close frame written meanwhile must not
+			// stay behind.
+			if uerr := t.cork.Uncork(deadline); err == nil {
+				err = uerr
+			}
+		}()
 	}
-	return nil
+	w, err := t.c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
+		if err := writeChunks(w, part); err != nil {
+			w.Close()
+			return err
+		}
+	}
+	return w.Close()
 }
 
 // writeDeadline returns the write deadline for a send starting now:
@@ -261,15 +322,24 @@ func (t *transport) write(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return err
 	}
-	for len(msg) > 0 {
-		n := min(len(msg), MaxFrameSize)
-		if _, err := w.Write(msg[:n]); err != nil {
-			w.Close()
-			return err
-		}
-		msg = msg[n:]
+	if err := writeChunks(w, msg); err != nil {
+		w.Close()
+		return err
 	}
 	return w.Close()
+}
+
+// writeChunks writes b to w in chunks of at most MaxFrameSize bytes (one
+// frame each); nothing for an empty b.
+func writeChunks(w io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n := min(len(b), MaxFrameSize)
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // Close starts the closing handshake and returns without waiting for it:

@@ -91,6 +91,8 @@ func (a Adapter[C]) Run(t *testing.T) {
 		{"BatchControlFrames", b.CheckBatchControlFrames},
 		{"ServerSendFragments", a.CheckServerSendFragments},
 		{"ClientSendFragments", a.CheckClientSendFragments},
+		{"SendParts", a.CheckSendParts},
+		{"PartsFrames", a.CheckPartsFrames},
 		{"ReadLimit", a.CheckReadLimit},
 		{"Inbound", a.CheckInbound},
 		{"Upgrade", a.CheckUpgrade},
