@@ -131,30 +131,39 @@ func TestSendBatchWrites(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, b := net.Pipe()
-			defer a.Close()
-			defer b.Close()
-			cc := &countingConn{Conn: a}
-			tr := NewTransport(cc)
-			var got bytes.Buffer
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				io.Copy(&got, b)
-			}()
-			if err := tr.(jstp.BatchSender).SendBatch(toBytes(c.msgs)); err != nil {
-				t.Fatal(err)
-			}
-			if n := cc.writes.Load(); n != c.writes {
-				t.Errorf("%d writes, want %d", n, c.writes)
-			}
-			tr.Close() // not started: closes the pipe at once
-			<-done
-			want := strings.Join(c.msgs, "\x00") + "\x00"
-			if got.String() != want {
-				t.Fatalf("stream of %d bytes differs from the %d expected", got.Len(), len(want))
-			}
+			checkWrites(t, func(tr jstp.Transport) error {
+				return tr.(jstp.BatchSender).SendBatch(toBytes(c.msgs))
+			}, c.writes, strings.Join(c.msgs, "\x00")+"\x00")
 		})
+	}
+}
+
+// checkWrites runs send on a transport over a net.Pipe without writev
+// (never started), and checks how many writes reached the connection and
+// the stream the peer read.
+func checkWrites(t *testing.T, send func(jstp.Transport) error, writes int32, want string) {
+	t.Helper()
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	cc := &countingConn{Conn: a}
+	tr := NewTransport(cc)
+	var got bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(&got, b)
+	}()
+	if err := send(tr); err != nil {
+		t.Fatal(err)
+	}
+	if n := cc.writes.Load(); n != writes {
+		t.Errorf("%d writes, want %d", n, writes)
+	}
+	tr.Close() // not started: closes the pipe at once
+	<-done
+	if got.String() != want {
+		t.Fatalf("stream of %d bytes differs from the %d expected", got.Len(), len(want))
 	}
 }
 

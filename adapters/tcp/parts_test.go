@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"testing"
 
@@ -90,28 +88,9 @@ func TestSendPartsWrites(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, b := net.Pipe()
-			defer a.Close()
-			defer b.Close()
-			cc := &countingConn{Conn: a}
-			tr := NewTransport(cc)
-			var got bytes.Buffer
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				io.Copy(&got, b)
-			}()
-			if err := tr.(jstp.PartsSender).SendParts(toBytes(c.parts)); err != nil {
-				t.Fatal(err)
-			}
-			if n := cc.writes.Load(); n != c.writes {
-				t.Errorf("%d writes, want %d", n, c.writes)
-			}
-			tr.Close() // not started: closes the pipe at once
-			<-done
-			if want := strings.Join(c.parts, "") + "\x00"; got.String() != want {
-				t.Fatalf("stream of %d bytes differs from the %d expected", got.Len(), len(want))
-			}
+			checkWrites(t, func(tr jstp.Transport) error {
+				return tr.(jstp.PartsSender).SendParts(toBytes(c.parts))
+			}, c.writes, strings.Join(c.parts, "")+"\x00")
 		})
 	}
 }
