@@ -257,7 +257,11 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		{"keep", "Transport/SendKeepsNothing", []string{"--- FAIL: TestFaultyFactory/Transport/SendKeepsNothing", "the transport read the message after Send returned"}, false},
 		{"partswrite", "Transport/SendParts", []string{"unexpected fault address", "partsWriteTransport"}, false},
 		{"partskeep", "Transport/SendParts", []string{"--- FAIL: TestFaultyFactory/Transport/SendParts", "or were read after SendParts returned"}, false},
-		{"takereuse", "Transport/LentArguments", []string{"--- FAIL: TestFaultyFactory/Transport/LentArguments", "is not its argument"}, false},
+		// The reused message either reaches the method changed or (under
+		// -race, where released arguments are overwritten) no longer
+		// parses, so the server closes the connection: the subtest fails
+		// either way, with one of two messages.
+		{"takereuse", "Transport/LentArguments", []string{"--- FAIL: TestFaultyFactory/Transport/LentArguments"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {
