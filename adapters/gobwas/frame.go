@@ -482,6 +482,60 @@ func writeMessages(w io.Writer, msgs [][]byte, mask bool, before func() error) e
 	return flush()
 }
 
+// writeParts writes the message made of parts, in order, as writeMessage
+// writes that message (the same frames: a text frame, continuation frames
+// past MaxFragmentSize, each masked with a fresh key when mask is true),
+// without joining the parts first: each frame is built from the parts it
+// spans, in one pooled buffer, and written with one Write call. The parts
+// are never modified.
+func writeParts(w io.Writer, parts [][]byte, mask bool) error {
+	rest := 0
+	for _, p := range parts {
+		rest += len(p)
+	}
+	bp := writeBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	defer func() {
+		if cap(b) <= maxPooledWrite {
+			*bp = b[:0]
+			writeBufs.Put(bp)
+		}
+	}()
+	op := ws.OpText
+	for {
+		n := min(rest, MaxFragmentSize)
+		rest -= n
+		h := ws.Header{Fin: rest == 0, OpCode: op, Length: int64(n), Masked: mask}
+		if mask {
+			h.Mask = ws.NewMask()
+		}
+		b = appendHeader(b[:0], h)
+		off := len(b)
+		for n > 0 {
+			k := min(n, len(parts[0]))
+			b = append(b, parts[0][:k]...)
+			parts[0] = parts[0][k:] // the slice header only: parts is ours to consume
+			if len(parts[0]) == 0 {
+				parts = parts[1:]
+			}
+			n -= k
+		}
+		for len(parts) > 0 && len(parts[0]) == 0 {
+			parts = parts[1:]
+		}
+		if mask {
+			ws.Cipher(b[off:], h.Mask, 0)
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		if rest == 0 {
+			return nil
+		}
+		op = ws.OpContinuation
+	}
+}
+
 // frameHeaderSize is the size of the header of a frame with n bytes of
 // payload.
 func frameHeaderSize(n int, mask bool) int {

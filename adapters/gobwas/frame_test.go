@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -391,6 +393,70 @@ func TestWriteMessageFragments(t *testing.T) {
 					t.Fatal("payload differs after reassembly")
 				}
 			})
+		}
+	}
+}
+
+// TestWriteParts: a message written in parts makes the frames writeMessage
+// makes of the whole message (byte for byte without a mask; the same
+// headers and payloads with one), whatever the cuts, and the parts are left
+// as they were.
+func TestWriteParts(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	sizes := []int{0, 1, 200, MaxFragmentSize - 1, MaxFragmentSize, MaxFragmentSize + 1, 5*MaxFragmentSize/2 + 3}
+	for _, size := range sizes {
+		msg := []byte(strings.Repeat("abcdefg", size/7+1)[:size])
+		for round := range 4 {
+			// Cut msg at random places, with empty parts among them.
+			var parts [][]byte
+			for rest := msg; ; {
+				n := 0
+				if len(rest) > 0 && r.IntN(4) != 0 {
+					n = 1 + r.IntN(len(rest))
+					if round == 0 {
+						n = len(rest)
+					}
+				}
+				parts = append(parts, rest[:n])
+				rest = rest[n:]
+				if len(rest) == 0 && r.IntN(2) == 0 {
+					break
+				}
+			}
+			orig := make([][]byte, len(parts))
+			for i, p := range parts {
+				orig[i] = bytes.Clone(p)
+			}
+			for _, mask := range []bool{false, true} {
+				var whole, inParts bytes.Buffer
+				if err := writeMessage(&whole, msg, mask); err != nil {
+					t.Fatal(err)
+				}
+				if err := writeParts(&inParts, slices.Clone(parts), mask); err != nil {
+					t.Fatal(err)
+				}
+				if !mask {
+					if !bytes.Equal(inParts.Bytes(), whole.Bytes()) {
+						t.Fatalf("%d bytes in %d parts: the frames differ from writeMessage's", size, len(parts))
+					}
+					continue
+				}
+				want, got := readFrames(t, &whole), readFrames(t, &inParts)
+				if len(got) != len(want) {
+					t.Fatalf("%d bytes in %d parts, masked: %d frames, want %d", size, len(parts), len(got), len(want))
+				}
+				for i := range want {
+					gh, wh := got[i].Header, want[i].Header
+					if gh.Fin != wh.Fin || gh.OpCode != wh.OpCode || gh.Length != wh.Length || !gh.Masked || !bytes.Equal(got[i].Payload, want[i].Payload) {
+						t.Fatalf("%d bytes in %d parts, masked: frame %d differs", size, len(parts), i)
+					}
+				}
+			}
+			for i := range parts {
+				if !bytes.Equal(parts[i], orig[i]) {
+					t.Fatalf("part %d was modified", i)
+				}
+			}
 		}
 	}
 }

@@ -29,7 +29,8 @@ type Transport struct {
 	nc     net.Conn
 	client bool // frames out are masked, frames in must not be
 
-	wmu sync.Mutex // serializes frame writes
+	wmu      sync.Mutex // serializes frame writes
+	partsBuf [][]byte   // SendParts's copy of its parts, under wmu
 	// armedAt is when armWrite last set the write deadline (under wmu).
 	armedAt time.Time
 
@@ -457,6 +458,39 @@ func (t *Transport) Send(msg []byte) error {
 	}
 	t.armWrite()
 	if err := writeMessage(t.nc, msg, t.client); err != nil {
+		if t.closed.Load() {
+			return jstp.ErrTransportClosed
+		}
+		t.begin(fmt.Errorf("gobwas: write: %w", err))
+		t.finish()
+		return err
+	}
+	return nil
+}
+
+// SendParts writes one text message, the concatenation of parts
+// (jstp.PartsSender), framed and bounded as Send frames and bounds it: each
+// frame is built from the parts it spans in a pooled buffer (masked there,
+// on the client side), so a long argument reaches the connection without
+// being copied into a message first. The parts are never modified, and
+// parts itself is not retained.
+func (t *Transport) SendParts(parts [][]byte) error {
+	if t.closed.Load() {
+		return jstp.ErrTransportClosed
+	}
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.closed.Load() {
+		return jstp.ErrTransportClosed
+	}
+	t.armWrite()
+	// writeParts consumes the slice headers in parts; the engine's slice
+	// is left as it was.
+	own := append(t.partsBuf[:0], parts...)
+	err := writeParts(t.nc, own, t.client)
+	clear(own)
+	t.partsBuf = own[:0]
+	if err != nil {
 		if t.closed.Load() {
 			return jstp.ErrTransportClosed
 		}
