@@ -458,14 +458,21 @@ func (t *Transport) Send(msg []byte) error {
 	}
 	t.armWrite()
 	if err := writeMessage(t.nc, msg, t.client); err != nil {
-		if t.closed.Load() {
-			return jstp.ErrTransportClosed
-		}
-		t.begin(fmt.Errorf("gobwas: write: %w", err))
-		t.finish()
-		return err
+		return t.writeFailed(err)
 	}
 	return nil
+}
+
+// writeFailed handles a failed write, under wmu: after Close it reports
+// jstp.ErrTransportClosed; otherwise the connection is done, and it
+// returns err.
+func (t *Transport) writeFailed(err error) error {
+	if t.closed.Load() {
+		return jstp.ErrTransportClosed
+	}
+	t.begin(fmt.Errorf("gobwas: write: %w", err))
+	t.finish()
+	return err
 }
 
 // SendParts writes one text message, the concatenation of parts
@@ -491,12 +498,7 @@ func (t *Transport) SendParts(parts [][]byte) error {
 	clear(own)
 	t.partsBuf = own[:0]
 	if err != nil {
-		if t.closed.Load() {
-			return jstp.ErrTransportClosed
-		}
-		t.begin(fmt.Errorf("gobwas: write: %w", err))
-		t.finish()
-		return err
+		return t.writeFailed(err)
 	}
 	return nil
 }
@@ -527,12 +529,7 @@ func (t *Transport) SendBatch(msgs [][]byte) error {
 		return nil
 	})
 	if err != nil {
-		if t.closed.Load() {
-			return jstp.ErrTransportClosed
-		}
-		t.begin(fmt.Errorf("gobwas: write: %w", err))
-		t.finish()
-		return err
+		return t.writeFailed(err)
 	}
 	return nil
 }

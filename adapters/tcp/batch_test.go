@@ -182,27 +182,36 @@ func TestSendBatchRejectsNUL(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cc, sc := tcpPair(t)
-			ct, st := NewTransport(cc), NewTransport(sc)
-			cr, sr := newRecorder(t), newRecorder(t)
-			ct.Start(cr)
-			st.Start(sr)
-			err := ct.(jstp.BatchSender).SendBatch(toBytes(c.msgs))
-			if !errors.Is(err, ErrNULInMessage) {
-				t.Fatalf("SendBatch: %v, want ErrNULInMessage", err)
-			}
-			if err := ct.Send([]byte("{next:1}")); err != nil {
-				t.Fatal(err)
-			}
-			if got := sr.next(t); got != "{next:1}" {
-				t.Fatalf("the peer got %d bytes first: part of the refused batch was written", len(got))
-			}
-			ct.Close()
-			sr.wait(t)
-			st.Close()
-			cr.wait(t)
+			checkRefusedNUL(t, func(tr jstp.Transport) error {
+				return tr.(jstp.BatchSender).SendBatch(toBytes(c.msgs))
+			})
 		})
 	}
+}
+
+// checkRefusedNUL checks that send, on a started tcp transport, fails with
+// ErrNULInMessage before writing anything, and that a Send after it
+// reaches the peer first.
+func checkRefusedNUL(t *testing.T, send func(jstp.Transport) error) {
+	t.Helper()
+	cc, sc := tcpPair(t)
+	ct, st := NewTransport(cc), NewTransport(sc)
+	cr, sr := newRecorder(t), newRecorder(t)
+	ct.Start(cr)
+	st.Start(sr)
+	if err := send(ct); !errors.Is(err, ErrNULInMessage) {
+		t.Fatalf("%v, want ErrNULInMessage", err)
+	}
+	if err := ct.Send([]byte("{next:1}")); err != nil {
+		t.Fatal(err)
+	}
+	if got := sr.next(t); got != "{next:1}" {
+		t.Fatalf("the peer got %d bytes first: part of the refused message was written", len(got))
+	}
+	ct.Close()
+	sr.wait(t)
+	st.Close()
+	cr.wait(t)
 }
 
 func TestSendBatchAfterClose(t *testing.T) {

@@ -104,24 +104,9 @@ func TestSendPartsRejectsNUL(t *testing.T) {
 		{strings.Repeat("y", 100<<10), "\x00}"},
 	} {
 		t.Run(fmt.Sprintf("%d parts", len(parts)), func(t *testing.T) {
-			cc, sc := tcpPair(t)
-			ct, st := NewTransport(cc), NewTransport(sc)
-			cr, sr := newRecorder(t), newRecorder(t)
-			ct.Start(cr)
-			st.Start(sr)
-			if err := ct.(jstp.PartsSender).SendParts(toBytes(parts)); !errors.Is(err, ErrNULInMessage) {
-				t.Fatalf("SendParts: %v, want ErrNULInMessage", err)
-			}
-			if err := ct.Send([]byte("{next:1}")); err != nil {
-				t.Fatal(err)
-			}
-			if got := sr.next(t); got != "{next:1}" {
-				t.Fatalf("the peer got %d bytes first: part of the refused message was written", len(got))
-			}
-			ct.Close()
-			sr.wait(t)
-			st.Close()
-			cr.wait(t)
+			checkRefusedNUL(t, func(tr jstp.Transport) error {
+				return tr.(jstp.PartsSender).SendParts(toBytes(parts))
+			})
 		})
 	}
 }
