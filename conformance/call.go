@@ -24,6 +24,7 @@ func init() {
 		testCase{"Concurrent", testCallConcurrent},
 		testCase{"ServerToClient", testCallServerToClient},
 		testCase{"ContextCancel", testCallContextCancel},
+		testCase{"SharedContextCancel", testCallSharedContextCancel},
 		testCase{"PendingFailOnClose", testCallPendingFailOnClose},
 		testCase{"PendingFailOnDrop", testCallPendingFailOnDrop},
 		testCase{"IDs", testCallIDs},
@@ -234,6 +235,37 @@ func testCallContextCancel(e *env) {
 	fx.release <- struct{}{}
 	if got := c.call("echo", "after"); !sameValue(got, []any{"after"}) {
 		e.t.Errorf("echo after a cancelled call = %v", got)
+	}
+}
+
+// Calls waiting together under one context all return its error promptly
+// when it is cancelled (the engine watches a context its calls share
+// instead of each call selecting on it); late callbacks for them are
+// ignored and the connection keeps working.
+func testCallSharedContextCancel(e *env) {
+	fx := e.newFixture()
+	c := e.connect(fx.addr, appName)
+	ctx, cancel := context.WithCancel(e.ctx)
+	const calls = 4
+	done := make(chan error, calls)
+	for i := range calls {
+		go func() {
+			_, err := c.Call(ctx, "iface", "block", i)
+			done <- err
+		}()
+		await(e, fx.blocked, "a blocking call to start")
+	}
+	cancel()
+	for range calls {
+		if err := await(e, done, "a cancelled call to return"); !errors.Is(err, context.Canceled) {
+			e.t.Errorf("call under a cancelled shared context: err = %v, want context.Canceled", err)
+		}
+	}
+	for range calls {
+		fx.release <- struct{}{}
+	}
+	if got := c.call("echo", "after"); !sameValue(got, []any{"after"}) {
+		e.t.Errorf("echo after the cancelled calls = %v", got)
 	}
 }
 

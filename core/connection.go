@@ -66,6 +66,7 @@ type Connection struct {
 	reconnecting     bool // the reconnection loop runs
 	hsTimer          *time.Timer
 	finalErr         error
+	watch            ctxWatch
 
 	events serialQueue // event handlers before a session exists
 }
@@ -90,6 +91,9 @@ const (
 type pendingCall struct {
 	kind pendingKind
 	ch   chan callResult
+	// watched: the connection's ctxWatch fails the call when its context
+	// ends, so the waiter waits on ch alone.
+	watched bool
 	// complete, for a handshake, applies a successful answer before any
 	// further message is read from the transport.
 	complete func(ts *transportState, val any) error
@@ -115,6 +119,7 @@ func newPending(kind pendingKind) *pendingCall {
 // (so no answer can come).
 func (p *pendingCall) release() {
 	p.complete = nil
+	p.watched = false
 	pendingPool.Put(p)
 }
 
@@ -559,6 +564,8 @@ type outgoing struct {
 	framed  []byte
 	rest    [][]byte
 	sb      *sendBuf // the pooled buffer framed lies in, if any
+	// ctx bounds the wait for the answer of a call, inspect or ping.
+	ctx context.Context
 }
 
 // frameRoom is the room encodeFramed leaves for "{kind:[id" (a kind of
@@ -744,6 +751,9 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 	s.mu.Unlock()
 	if p != nil {
 		c.pending[id] = p
+		if o.ctx != nil {
+			c.watchLocked(o.ctx, p)
+		}
 	}
 	ts := c.currentLocked()
 	if ts != nil {
@@ -835,6 +845,11 @@ func (c *Connection) sendResults(ts *transportState, id int64, results []any) er
 // ---- public calls ----
 
 func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, error) {
+	if p.watched || ctx.Done() == nil {
+		r := <-p.ch
+		p.release()
+		return r.value, r.err
+	}
 	select {
 	case r := <-p.ch:
 		p.release()
@@ -868,7 +883,7 @@ func (c *Connection) Call(ctx context.Context, iface, method string, args ...any
 		return nil, fmt.Errorf("jstp: call %s.%s: %w", iface, method, err)
 	}
 	p := newPending(pendCall)
-	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed, rest: rest, sb: sb}, p)
+	id, err := c.sendNumbered(&outgoing{kind: "call", framed: framed, rest: rest, sb: sb, ctx: ctx}, p)
 	if err != nil {
 		p.release()
 		if sb != nil {
@@ -946,7 +961,7 @@ func putScratch(p *[]byte, used []byte) {
 // fails with ErrInterfaceNotFound.
 func (c *Connection) Inspect(ctx context.Context, iface string) (*RemoteProxy, error) {
 	p := newPending(pendInspect)
-	id, err := c.sendNumbered(&outgoing{kind: "inspect", iface: iface}, p)
+	id, err := c.sendNumbered(&outgoing{kind: "inspect", iface: iface, ctx: ctx}, p)
 	if err != nil {
 		p.release()
 		return nil, err
@@ -971,7 +986,7 @@ func (c *Connection) Inspect(ctx context.Context, iface string) (*RemoteProxy, e
 // Ping sends a ping and waits for the pong.
 func (c *Connection) Ping(ctx context.Context) error {
 	p := newPending(pendPing)
-	id, err := c.sendNumbered(&outgoing{kind: "ping"}, p)
+	id, err := c.sendNumbered(&outgoing{kind: "ping", ctx: ctx}, p)
 	if err != nil {
 		p.release()
 		return err
@@ -1072,7 +1087,12 @@ func (c *Connection) finish(reason error) {
 	}
 	pend := c.pending
 	c.pending = make(map[int64]*pendingCall)
+	stop := c.watch.stop
+	c.watch = ctxWatch{}
 	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	failPending(pend, reason)
 	c.cancel()
 	c.closeCancel()
@@ -1563,6 +1583,7 @@ func (c *Connection) answered(ts *transportState, data []byte, id int64, kind st
 	p := c.pending[id]
 	if p != nil {
 		delete(c.pending, id)
+		c.unwatchLocked(p)
 	}
 	c.mu.Unlock()
 	return p, true
@@ -1595,6 +1616,7 @@ func (c *Connection) restoreLocked(ts *transportState, peerReceived int64) (lost
 		if p.kind != pendHandshake && absID(id) <= peerReceived {
 			lost = append(lost, p)
 			delete(c.pending, id)
+			c.unwatchLocked(p)
 		}
 	}
 	for _, q := range resend {

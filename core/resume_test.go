@@ -104,4 +104,8 @@ func TestResumeAfterBreak(t *testing.T) {
 	if got := conn.Session().lastID; got != 3 {
 		t.Fatalf("client ids continued to %d, want 3", got)
 	}
+	// The lost call was watched (the second under ctx): it left the watch.
+	if ws := conn.watchState(); ws.done != ctx.Done() || ws.n != 0 || ws.pending != 0 {
+		t.Fatalf("watch after the resumption = %+v, want ctx's with nothing waiting", ws)
+	}
 }
