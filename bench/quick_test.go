@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -209,5 +211,34 @@ func TestParsePoint(t *testing.T) {
 		if w := p.PerConnWindow(); w < 1 || w > p.R || w*p.Conns() > maxInflight {
 			t.Errorf("%s: window %d", p, w)
 		}
+	}
+}
+
+// TestTrace: with Trace set, a Go server given a CPU profile also writes an
+// execution trace beside it, and a server without a profile writes none.
+func TestTrace(t *testing.T) {
+	dir := t.TempDir()
+	profile := filepath.Join(dir, "tcp-x.pprof")
+	cfg := &Config{Dir: t.TempDir(), Trace: true}
+	for _, file := range []string{profile, ""} {
+		srv, err := startGoServer(cfg, "echo", adapters["tcp"], 3, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.stop(10 * time.Second)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "tcp-x.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(raw, []byte("go 1.")) {
+		t.Errorf("the trace file does not start with a trace header: %q", raw[:min(len(raw), 16)])
+	}
+	if _, err := os.Stat(profile); err != nil {
+		t.Errorf("no CPU profile beside the trace: %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("files written: %d, want the profile and the trace", len(entries))
 	}
 }

@@ -30,6 +30,10 @@ type Config struct {
 	// nodego-<adapter>-<point>.pprof (a later repetition overwrites an
 	// earlier one).
 	ProfileDir string
+	// Trace, with ProfileDir, also has each of those servers write an
+	// execution trace (runtime/trace) beside its CPU profile: the same
+	// name ending in .trace instead of .pprof.
+	Trace bool
 	// ServerEnv holds NAME=value settings added to the environment of
 	// every Go server (the jstp-go servers and the echo servers), e.g.
 	// GOGC=400 or GOMAXPROCS=1, for experiments; the load generator in

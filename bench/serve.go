@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -24,6 +25,7 @@ const (
 	envProfile = "JSTPBENCH_PROFILE" // CPU profile file, optional
 	envDir     = "JSTPBENCH_DIR"     // directory for Unix sockets
 	envCopy    = "JSTPBENCH_COPY"    // "1": the method copies its argument (no BorrowArgs)
+	envTrace   = "JSTPBENCH_TRACE"   // execution trace file, optional
 )
 
 // MaybeServe turns this process into a benchmark server when it was
@@ -90,6 +92,13 @@ func serveChild(spec string) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if p := os.Getenv(envTrace); p != "" {
+		stop, err := StartTrace(p)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	l, addr, err := listen(a, dir)
 	if err != nil {
@@ -183,6 +192,9 @@ func startGoServer(cfg *Config, kind string, a *Adapter, ack int, profile string
 	)
 	if profile != "" {
 		cmd.Env = append(cmd.Env, envProfile+"="+profile)
+		if cfg.Trace {
+			cmd.Env = append(cmd.Env, envTrace+"="+traceFile(profile))
+		}
 	}
 	if cfg.CopyArgs {
 		cmd.Env = append(cmd.Env, envCopy+"=1")
@@ -198,4 +210,23 @@ func startGoServer(cfg *Config, kind string, a *Adapter, ack int, profile string
 		return nil, err
 	}
 	return &goServer{child: c, addr: addr}, nil
+}
+
+// traceFile names the execution trace written beside a CPU profile.
+func traceFile(profile string) string {
+	return strings.TrimSuffix(profile, ".pprof") + ".trace"
+}
+
+// StartTrace writes an execution trace (runtime/trace) of this process to
+// file until the returned function is called.
+func StartTrace(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }

@@ -29,6 +29,7 @@ func main() {
 	inflight := flag.Int("mem-inflight", 1000, "connections that then carry 10 held calls each")
 	profile := flag.String("profile", "", "directory for CPU profiles of the Go servers of the go→go and node→go runs")
 	clientProfile := flag.String("client-profile", "", "file for a CPU profile of this process, which runs the Go load generator (and the echo clients)")
+	traces := flag.Bool("trace", false, "with -profile, also an execution trace (runtime/trace) of each of those servers, beside its profile (.trace); with -client-profile, one of this process (<client-profile>.trace)")
 	repeat := flag.Int("repeat", 5, "run every measurement of a point this many times and report the median")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
 	copyArgs := flag.Bool("copy-args", false, "register the Go servers' method without jstp.BorrowArgs: every argument is copied into a string of its own")
@@ -37,7 +38,7 @@ func main() {
 	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
 	flag.Parse()
 
-	cfg := bench.Config{Log: os.Stdout, ProfileDir: *profile, RunTimeout: *timeout, MemInflight: *inflight, Repeat: *repeat}
+	cfg := bench.Config{Log: os.Stdout, ProfileDir: *profile, Trace: *traces, RunTimeout: *timeout, MemInflight: *inflight, Repeat: *repeat}
 	if *quick {
 		cfg.Repeat = 1
 		cfg.Points = bench.QuickPoints()
@@ -104,6 +105,13 @@ func main() {
 			pprof.StopCPUProfile()
 			f.Close()
 		}()
+		if *traces {
+			stopTrace, err := bench.StartTrace(*clientProfile + ".trace")
+			if err != nil {
+				fail(err)
+			}
+			defer stopTrace()
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
