@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -87,6 +88,9 @@ func main() {
 		if cfg.Node, err = bench.FindNode(root); err != nil {
 			fail(err)
 		}
+	}
+	if *traces && *profile == "" && *clientProfile == "" {
+		fail(errors.New("-trace needs -profile or -client-profile: the traces are written beside the profiles"))
 	}
 	if *profile != "" {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
