@@ -875,6 +875,10 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 //
 // On a client, a call made while the connection is being restored is sent
 // once the session is resumed; ctx bounds the wait.
+//
+// Many goroutines may call under one shared ctx at little cost: the
+// connection then watches that context once for all of them (with
+// context.AfterFunc) instead of each call waiting on its Done channel.
 func (c *Connection) Call(ctx context.Context, iface, method string, args ...any) ([]any, error) {
 	// Log events carry the messages sent, which a hook may keep: those
 	// are never pooled.
