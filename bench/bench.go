@@ -169,7 +169,13 @@ type Result struct {
 	P99Ms     float64 `json:"p99_ms"`
 	ServerCPU float64 `json:"server_cpu"` // CPU seconds per wall second of the server process
 	ClientCPU float64 `json:"client_cpu"` // same for the load generator process(es)
-	Err       string  `json:"error,omitempty"`
+	// ServerSleeps is how often, per call, a thread of the server process
+	// went to sleep (voluntary context switches, summed over its
+	// threads): each of those sleeps is a wake-up that a peer's write or
+	// another thread pays for.
+	ServerSleeps float64 `json:"server_sleeps_per_call"`
+	ClientSleeps float64 `json:"client_sleeps_per_call"` // same for the load generator process(es)
+	Err          string  `json:"error,omitempty"`
 	// Repeats holds the calls/s of every repetition of the run, in the
 	// order they ran, when it ran more than once (Config.Repeat); the
 	// other fields are those of the median one.

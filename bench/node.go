@@ -100,8 +100,8 @@ func (n *NodeEnv) startServer(transport, dir string) (*goServer, error) {
 // runLoad runs the point with the reference load generator: W node
 // processes of C connections each, started together once all are
 // connected. It returns the latencies, the error count, the wall time
-// from START to the last result and the workers' CPU seconds over it.
-func (n *NodeEnv) runLoad(p Point, transport, addr string, timeout time.Duration) (lat []int64, errs int, wall time.Duration, cpu float64, err error) {
+// from START to the last result and the workers' usage over it.
+func (n *NodeEnv) runLoad(p Point, transport, addr string, timeout time.Duration) (lat []int64, errs int, wall time.Duration, used usage, err error) {
 	workers := make([]*child, 0, p.W)
 	defer func() {
 		for _, w := range workers {
@@ -112,36 +112,36 @@ func (n *NodeEnv) runLoad(p Point, transport, addr string, timeout time.Duration
 	for i := range p.W {
 		w, err := startChild(fmt.Sprintf("node load generator %d", i), n.command("load.js", args...))
 		if err != nil {
-			return nil, 0, 0, 0, err
+			return nil, 0, 0, usage{}, err
 		}
 		workers = append(workers, w)
 	}
 	for _, w := range workers {
 		if _, err := w.expect("CONNECTED", timeout); err != nil {
-			return nil, 0, 0, 0, err
+			return nil, 0, 0, usage{}, err
 		}
 	}
-	cpu0 := 0.0
+	var u0 usage
 	for _, w := range workers {
-		cpu0 += cpuSeconds(strconv.Itoa(w.pid()))
+		u0 = u0.add(readUsage(strconv.Itoa(w.pid())))
 	}
 	t0 := time.Now()
 	for _, w := range workers {
 		if _, err := w.stdin.Write([]byte("START\n")); err != nil {
-			return nil, 0, 0, 0, err
+			return nil, 0, 0, usage{}, err
 		}
 	}
 	for _, w := range workers {
 		line, err := w.expect("RESULT", timeout)
 		if err != nil {
-			return nil, 0, 0, 0, err
+			return nil, 0, 0, usage{}, err
 		}
 		var r struct {
 			Lat    []float64 `json:"lat"`
 			Errors int       `json:"errors"`
 		}
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return nil, 0, 0, 0, fmt.Errorf("%s: %w", w.name, err)
+			return nil, 0, 0, usage{}, fmt.Errorf("%s: %w", w.name, err)
 		}
 		for _, v := range r.Lat {
 			lat = append(lat, int64(v))
@@ -150,7 +150,7 @@ func (n *NodeEnv) runLoad(p Point, transport, addr string, timeout time.Duration
 	}
 	wall = time.Since(t0)
 	for _, w := range workers {
-		cpu += cpuSeconds(strconv.Itoa(w.pid()))
+		used = used.add(readUsage(strconv.Itoa(w.pid())))
 	}
-	return lat, errs, wall, cpu - cpu0, nil
+	return lat, errs, wall, used.sub(u0), nil
 }

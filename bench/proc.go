@@ -144,6 +144,49 @@ func (c *child) stop(timeout time.Duration) error {
 	return nil
 }
 
+// usage is what a process has used of the machine so far.
+type usage struct {
+	cpu float64 // user+system CPU seconds
+	// sleeps counts the voluntary context switches of the process's
+	// threads: how often one of them went to sleep (in epoll_wait, on a
+	// futex, in a blocking system call) and had to be woken again. A
+	// thread that has exited no longer counts.
+	sleeps int64
+}
+
+func (u usage) add(v usage) usage { return usage{cpu: u.cpu + v.cpu, sleeps: u.sleeps + v.sleeps} }
+func (u usage) sub(v usage) usage { return usage{cpu: u.cpu - v.cpu, sleeps: u.sleeps - v.sleeps} }
+
+// readUsage reads the usage of a process ("self" for this one); what it
+// cannot read counts as zero.
+func readUsage(pid string) usage {
+	u := usage{cpu: cpuSeconds(pid)}
+	tasks, err := os.ReadDir("/proc/" + pid + "/task")
+	if err != nil {
+		return u
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/" + pid + "/task/" + t.Name() + "/status")
+		if err != nil {
+			continue // the thread exited
+		}
+		u.sleeps += voluntarySwitches(b)
+	}
+	return u
+}
+
+// voluntarySwitches reads the voluntary_ctxt_switches line of a
+// /proc/.../status file.
+func voluntarySwitches(status []byte) int64 {
+	for line := range bytes.Lines(status) {
+		if rest, ok := bytes.CutPrefix(line, []byte("voluntary_ctxt_switches:")); ok {
+			n, _ := strconv.ParseInt(string(bytes.TrimSpace(rest)), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // cpuSeconds is the user+system CPU time of a process ("self" for this one).
 func cpuSeconds(pid string) float64 {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")

@@ -82,12 +82,21 @@ func TestQuick(t *testing.T) {
 			t.Errorf("%s %s: go→go copy / echo is %v", x.Point, x.Adapter, x.GoCopyVsEcho)
 		}
 	}
+	sleeps := map[string][2]float64{} // per kind: the server's and the client's per call, summed
 	for _, r := range rep.Results {
 		if r.Calls != pointCalls(points, r.Point) {
 			t.Errorf("%s %s %s: %d calls completed, want %d", r.Point, r.Kind, r.Adapter, r.Calls, pointCalls(points, r.Point))
 		}
 		if len(r.Repeats) != cfg.Repeat {
 			t.Errorf("%s %s %s: %d repetitions, want %d", r.Point, r.Kind, r.Adapter, len(r.Repeats), cfg.Repeat)
+		}
+		sleeps[r.Kind] = [2]float64{sleeps[r.Kind][0] + r.ServerSleeps, sleeps[r.Kind][1] + r.ClientSleeps}
+	}
+	// Each side waits for the other now and then. A run this short may
+	// go without a sleep on one side, but not every run of a kind.
+	for kind, s := range sleeps {
+		if s[0] <= 0 || s[1] <= 0 {
+			t.Errorf("%s: no sleeps measured in any run: server %v, client %v", kind, s[0], s[1])
 		}
 	}
 	if len(rep.Memory) != len(AdapterNames())+2 {

@@ -81,14 +81,14 @@ func fx(v float64) string {
 // WriteText prints the results and ratios as aligned tables.
 func (rep *Report) WriteText(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "point\trun\tserver\tcalls/s\tmean ms\tp50 ms\tp99 ms\tMB/s\tsrv CPU\tcli CPU\t")
+	fmt.Fprintln(tw, "point\trun\tserver\tcalls/s\tmean ms\tp50 ms\tp99 ms\tMB/s\tsrv CPU\tcli CPU\tsrv sleeps/call\tcli sleeps/call\t")
 	for _, r := range rep.Results {
 		if r.Err != "" {
-			fmt.Fprintf(tw, "%s\t%s\t%s\tERROR: %s\t\t\t\t\t\t\t\n", r.Point, r.Kind, r.Adapter, firstLine(r.Err))
+			fmt.Fprintf(tw, "%s\t%s\t%s\tERROR: %s\t\t\t\t\t\t\t\t\t\n", r.Point, r.Kind, r.Adapter, firstLine(r.Err))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.1f\t%.2f\t%.2f\t\n",
-			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.1f\t%.2f\t%.2f\t%.3f\t%.3f\t\n",
+			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, r.ServerSleeps, r.ClientSleeps)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -128,19 +128,19 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 	}
 	fmt.Fprintln(w, "Each row is the median of its repetitions (by calls/s); the last column lists the calls/s of each.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| point | run | server | calls/s | mean ms | p50 ms | p99 ms | MB/s | server CPU | client CPU | calls/s of each repetition |")
-	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| point | run | server | calls/s | mean ms | p50 ms | p99 ms | MB/s | server CPU | client CPU | server sleeps per call | client sleeps per call | calls/s of each repetition |")
+	fmt.Fprintln(w, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rep.Results {
 		if r.Err != "" {
-			fmt.Fprintf(w, "| %s | %s | %s | error: %s | | | | | | | |\n", r.Point, r.Kind, r.Adapter, strings.ReplaceAll(firstLine(r.Err), "|", "/"))
+			fmt.Fprintf(w, "| %s | %s | %s | error: %s | | | | | | | | | |\n", r.Point, r.Kind, r.Adapter, strings.ReplaceAll(firstLine(r.Err), "|", "/"))
 			continue
 		}
 		var each []string
 		for _, c := range r.Repeats {
 			each = append(each, fmt.Sprintf("%.0f", c))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.3f | %.3f | %.3f | %.1f | %.2f | %.2f | %s |\n",
-			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, strings.Join(each, ", "))
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.3f | %.3f | %.3f | %.1f | %.2f | %.2f | %.3f | %.3f | %s |\n",
+			r.Point, r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, r.ServerSleeps, r.ClientSleeps, strings.Join(each, ", "))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| point | adapter | go→go / echo | go→go / node→node | p99 go→go / node→node | node→go / node→node | go→go copy / echo |")

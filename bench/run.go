@@ -232,8 +232,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 func (cfg *Config) logRun(r Result) {
-	cfg.logf("   %-9s %-8s %9.0f calls/s  mean %7.3f ms  p50 %7.3f  p99 %7.3f  %7.1f MB/s  cpu srv %.2f cli %.2f %s",
-		r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, r.Err)
+	cfg.logf("   %-9s %-8s %9.0f calls/s  mean %7.3f ms  p50 %7.3f  p99 %7.3f  %7.1f MB/s  cpu srv %.2f cli %.2f  sleeps/call srv %.3f cli %.3f %s",
+		r.Kind, r.Adapter, r.CallsPerS, r.MeanMs, r.P50Ms, r.P99Ms, r.MBPerS, r.ServerCPU, r.ClientCPU, r.ServerSleeps, r.ClientSleeps, r.Err)
 }
 
 func newResult(kind string, p Point, transport, adapter string) Result {
@@ -247,30 +247,38 @@ func errString(err error) string {
 	return err.Error()
 }
 
-// cpuMeter measures the CPU of a server process and of the load
+// cpuMeter measures the usage of a server process and of the load
 // generator(s) between mark(true) and mark(false).
 type cpuMeter struct {
 	server, client string
-	s0, c0, s, c   float64
+	s0, c0, s, c   usage
 	t0             time.Time
 	wall           float64
 }
 
 func (m *cpuMeter) mark(start bool) {
 	if start {
-		m.s0, m.c0, m.t0 = cpuSeconds(m.server), cpuSeconds(m.client), time.Now()
+		m.s0, m.c0, m.t0 = readUsage(m.server), readUsage(m.client), time.Now()
 		return
 	}
 	m.wall = time.Since(m.t0).Seconds()
-	m.s, m.c = cpuSeconds(m.server)-m.s0, cpuSeconds(m.client)-m.c0
+	m.s, m.c = readUsage(m.server).sub(m.s0), readUsage(m.client).sub(m.c0)
 }
 
 func (m *cpuMeter) fill(r *Result) {
-	if m.wall > 0 {
-		r.ServerCPU = m.s / m.wall
-		if m.client != "" {
-			r.ClientCPU = m.c / m.wall
-		}
+	r.setUsage(m.s, m.c, m.wall)
+}
+
+// setUsage fills in what the server and the client used over a run that
+// took wall seconds: CPU per second, sleeps per call.
+func (r *Result) setUsage(server, client usage, wall float64) {
+	if wall > 0 {
+		r.ServerCPU = server.cpu / wall
+		r.ClientCPU = client.cpu / wall
+	}
+	if r.Calls > 0 {
+		r.ServerSleeps = float64(server.sleeps) / float64(r.Calls)
+		r.ClientSleeps = float64(client.sleeps) / float64(r.Calls)
 	}
 }
 
@@ -288,16 +296,13 @@ func runNodeNode(ctx context.Context, cfg *Config, p Point, transport string) Re
 
 func nodeLoad(cfg *Config, p Point, transport string, srv *goServer, r *Result) {
 	spid := strconv.Itoa(srv.pid())
-	s0 := cpuSeconds(spid)
-	lat, errs, wall, cpu, err := cfg.Node.runLoad(p, transport, srv.addr, cfg.RunTimeout)
-	s1 := cpuSeconds(spid)
+	s0 := readUsage(spid)
+	lat, errs, wall, client, err := cfg.Node.runLoad(p, transport, srv.addr, cfg.RunTimeout)
+	s1 := readUsage(spid)
 	r.Errors = errs
 	r.Err = errString(err)
 	r.fill(lat, wall, p.S)
-	if wall > 0 {
-		r.ServerCPU = (s1 - s0) / wall.Seconds()
-		r.ClientCPU = cpu / wall.Seconds()
-	}
+	r.setUsage(s1.sub(s0), client, wall.Seconds())
 }
 
 func runNodeGo(ctx context.Context, cfg *Config, p Point, a *Adapter) Result {
