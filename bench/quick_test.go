@@ -152,35 +152,52 @@ func TestServerEnv(t *testing.T) {
 	}
 }
 
-// TestCopyArgs: -copy-args reaches the Go server's process (which then
-// registers its method without BorrowArgs), and the report says which way
-// the method took its argument.
-func TestCopyArgs(t *testing.T) {
-	for _, copyArgs := range []bool{false, true} {
-		cfg := &Config{Dir: t.TempDir(), CopyArgs: copyArgs}
-		srv, err := startGoServer(cfg, "echo", adapters["tcp"], 3, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", srv.pid()))
-		srv.stop(10 * time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := slices.Contains(strings.Split(string(raw), "\x00"), envCopy+"=1"); got != copyArgs {
-			t.Errorf("CopyArgs %v: %s=1 in the server's environment: %v", copyArgs, envCopy, got)
-		}
-		rep, err := Run(context.Background(), Config{Dir: t.TempDir(), CopyArgs: copyArgs, Adapters: []string{"tcp"}, MemConns: nil})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := "borrows its argument"
-		if copyArgs {
-			want = "copies its argument"
-		}
-		if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, want) }) {
-			t.Errorf("CopyArgs %v: report notes %q do not say the method %s", copyArgs, rep.Notes, want)
-		}
+// TestMethodOptions: -copy-args and -workers reach the Go server's
+// process (which then registers its method without BorrowArgs or
+// NonBlocking), and the report says how the method was registered.
+func TestMethodOptions(t *testing.T) {
+	tests := []struct {
+		name     string
+		cfg      Config
+		copyArgs bool // envCopy=1 expected
+		workers  bool // envWorkers=1 expected
+		notes    []string
+	}{
+		{"defaults", Config{}, false, false, []string{"borrows its argument", "declared non-blocking"}},
+		{"copy-args", Config{CopyArgs: true}, true, false, []string{"copies its argument", "declared non-blocking"}},
+		{"workers", Config{Workers: true}, false, true, []string{"borrows its argument", "runs on worker goroutines"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Dir = t.TempDir()
+			srv, err := startGoServer(&cfg, "echo", adapters["tcp"], 3, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", srv.pid()))
+			srv.stop(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := strings.Split(string(raw), "\x00")
+			if got := slices.Contains(env, envCopy+"=1"); got != tt.copyArgs {
+				t.Errorf("%s=1 in the server's environment: %v, want %v", envCopy, got, tt.copyArgs)
+			}
+			if got := slices.Contains(env, envWorkers+"=1"); got != tt.workers {
+				t.Errorf("%s=1 in the server's environment: %v, want %v", envWorkers, got, tt.workers)
+			}
+			cfg.Adapters = []string{"tcp"}
+			rep, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.notes {
+				if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+					t.Errorf("report notes %q do not say the method %s", rep.Notes, want)
+				}
+			}
+		})
 	}
 }
 

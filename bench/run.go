@@ -46,6 +46,12 @@ type Config struct {
 	// Point.LentArgs) also run go→go with a method that copies
 	// (KindGoGoCopy).
 	CopyArgs bool
+	// Workers registers the Go servers' method without jstp.NonBlocking,
+	// so that every call runs on a worker goroutine (the default for a
+	// method); by default the method, which never waits, runs on the
+	// goroutine that reads its connection, where the transport allows
+	// (tcp and unix).
+	Workers bool
 	// MemConns lists the idle-connection counts of the memory runs (none:
 	// no memory runs); MemInflight is how many of them then carry 10 held
 	// calls each.
@@ -155,6 +161,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Notes = append(rep.Notes, "the Go servers' method copies its argument (jstpbench -copy-args)")
 	} else {
 		rep.Notes = append(rep.Notes, "the Go servers' method borrows its argument (jstp.BorrowArgs; jstpbench -copy-args turns it off)")
+	}
+	if cfg.Workers {
+		rep.Notes = append(rep.Notes, "the Go servers' method runs on worker goroutines (jstpbench -workers)")
+	} else {
+		rep.Notes = append(rep.Notes, "the Go servers' method is declared non-blocking (jstp.NonBlocking: over tcp and unix it runs on the connection's reader; jstpbench -workers turns it off)")
 	}
 	for _, n := range names {
 		if a := adapters[n]; a.Note != "" {

@@ -25,6 +25,7 @@ const (
 	envProfile = "JSTPBENCH_PROFILE" // CPU profile file, optional
 	envDir     = "JSTPBENCH_DIR"     // directory for Unix sockets
 	envCopy    = "JSTPBENCH_COPY"    // "1": the method copies its argument (no BorrowArgs)
+	envWorkers = "JSTPBENCH_WORKERS" // "1": the method runs on workers (no NonBlocking)
 	envTrace   = "JSTPBENCH_TRACE"   // execution trace file, optional
 )
 
@@ -47,12 +48,16 @@ func MaybeServe() {
 // taking one string and answering with no result, as in the reference's
 // benchmark; hold keeps the call open until released (memory runs).
 // method keeps nothing of its argument, and says so with jstp.BorrowArgs
-// unless copyArgs is set.
-func benchApp(holds *atomic.Int64, notify chan struct{}, release chan struct{}, copyArgs bool) *jstp.Application {
+// unless copyArgs is set; it never waits, and says so with
+// jstp.NonBlocking unless workers is set.
+func benchApp(holds *atomic.Int64, notify chan struct{}, release chan struct{}, copyArgs, workers bool) *jstp.Application {
 	app := jstp.MustNewApplication("app")
 	var opts []jstp.MethodOption
 	if !copyArgs {
 		opts = append(opts, jstp.BorrowArgs())
+	}
+	if !workers {
+		opts = append(opts, jstp.NonBlocking())
 	}
 	app.HandleRaw("iface", "method", 1, func(context.Context, *jstp.Connection, []any) ([]any, error) {
 		return nil, nil
@@ -110,7 +115,7 @@ func serveChild(spec string) error {
 	var stop func(context.Context) error
 	switch kind {
 	case "jstp":
-		app := benchApp(&holds, notify, release, os.Getenv(envCopy) == "1")
+		app := benchApp(&holds, notify, release, os.Getenv(envCopy) == "1", os.Getenv(envWorkers) == "1")
 		stop, err = a.ServeJSTP(jstp.ServerOptions{Applications: []*jstp.Application{app}}, l)
 	case "echo":
 		ack, _ := strconv.Atoi(os.Getenv(envAck))
@@ -198,6 +203,9 @@ func startGoServer(cfg *Config, kind string, a *Adapter, ack int, profile string
 	}
 	if cfg.CopyArgs {
 		cmd.Env = append(cmd.Env, envCopy+"=1")
+	}
+	if cfg.Workers {
+		cmd.Env = append(cmd.Env, envWorkers+"=1")
 	}
 	cmd.Env = append(cmd.Env, cfg.ServerEnv...) // last, so that they win
 	c, err := startChild("go "+kind+" server ("+a.Name+")", cmd)

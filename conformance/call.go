@@ -28,6 +28,7 @@ func init() {
 		testCase{"PendingFailOnClose", testCallPendingFailOnClose},
 		testCase{"PendingFailOnDrop", testCallPendingFailOnDrop},
 		testCase{"IDs", testCallIDs},
+		testCase{"NonBlocking", testCallNonBlocking},
 	)
 	register("Call/Errors",
 		testCase{"Code12", testCallErrorInterfaceNotFound},
@@ -183,6 +184,39 @@ func testCallConcurrent(e *env) {
 	rc.expect("{callback:[2],ok:['fast']}")
 	fx.release <- struct{}{}
 	rc.expect("{callback:[1],ok:[1]}")
+}
+
+// Calls to a method registered with jstp.NonBlocking are answered, alone
+// and hundreds at once, while a call to a method that waits holds a worker.
+// Over a transport that reads in batches (jstp.ReadBatcher) the server runs
+// them on the transport's reader and writes their answers at EndBatch: a
+// transport that says it reads in batches and does not call EndBatch
+// leaves them unanswered.
+func testCallNonBlocking(e *env) {
+	fx := e.newFixture()
+	rc := e.raw(fx.addr)
+	rc.handshake(appName)
+	rc.send("{call:[1,'iface'],quick:[5]}")
+	rc.expect("{callback:[1],ok:[5]}")
+
+	c := e.connect(fx.addr, appName)
+	blocked := c.callAsync(false, "block", -1)
+	await(e, fx.blocked, "block(-1) to start")
+	const n = 300
+	results := make([]<-chan callResult, n)
+	for i := range results {
+		results[i] = c.callAsync(false, "quick", i)
+	}
+	for i, ch := range results {
+		r := await(e, ch, fmt.Sprintf("quick(%d) to complete", i))
+		if r.err != nil || !sameValue(r.res, []any{float64(i)}) {
+			e.t.Errorf("quick(%d): %v, want [%d]", i, r, i)
+		}
+	}
+	fx.release <- struct{}{}
+	if r := await(e, blocked, "block(-1) to complete"); r.err != nil || !sameValue(r.res, []any{-1.0}) {
+		e.t.Errorf("block(-1): %v, want [-1]", r)
+	}
 }
 
 // The server calls methods of the client's application, with the server's

@@ -81,6 +81,7 @@ type serverOpts func(*jstp.ServerOptions)
 //	iface.whoami()             -> the session's username
 //	iface.lentEcho(i, last, s) -> s, once call i+1 has started (unless last);
 //	                              registered with jstp.BorrowArgs
+//	iface.quick(n)             -> n; registered with jstp.NonBlocking
 //	iface.version()            -> the application's version
 //	other.nothing()            -> nil
 //
@@ -232,6 +233,9 @@ func (e *env) testApp(name string, fx *fixture) *jstp.Application {
 		return s
 	}, jstp.BorrowArgs()); err != nil {
 		e.fatalf("Handle(iface.lentEcho): %v", err)
+	}
+	if err := a.Handle("iface", "quick", func(n int) int { return n }, jstp.NonBlocking()); err != nil {
+		e.fatalf("Handle(iface.quick): %v", err)
 	}
 	e.handle(a, "other", "nothing", func() {})
 	for _, ev := range []string{"hello", "tick", "data"} {

@@ -52,6 +52,8 @@ func TestFaultyFactory(t *testing.T) {
 		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &lateTransport{Transport: tr} })
 	case "takereuse":
 		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &reuseTransport{Transport: tr} })
+	case "noendbatch":
+		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &noEndBatchTransport{Transport: tr} })
 	case "keep":
 		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &keepTransport{Transport: tr} })
 	case "partswrite":
@@ -86,6 +88,17 @@ func wrapServed(f *conformance.Factory, wrap func(jstp.Transport) jstp.Transport
 		srv.(*jstp.Server).Serve(wrap(server))
 		return client, nil
 	}
+}
+
+// noEndBatchTransport says that it reads in batches (jstp.ReadBatcher),
+// but the transport it wraps never gets to call EndBatch: it is given a
+// Receiver with Message and Closed only.
+type noEndBatchTransport struct{ jstp.Transport }
+
+func (*noEndBatchTransport) ReadsBatches() bool { return true }
+
+func (nt *noEndBatchTransport) Start(r jstp.Receiver) {
+	nt.Transport.Start(struct{ jstp.Receiver }{r})
 }
 
 // reuseTransport delivers every message from one buffer of its own, which
@@ -262,6 +275,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		// parses, so the server closes the connection: the subtest fails
 		// either way, with one of two messages.
 		{"takereuse", "Transport/LentArguments", []string{"--- FAIL: TestFaultyFactory/Transport/LentArguments"}, false},
+		{"noendbatch", "Call/NonBlocking", []string{"--- FAIL: TestFaultyFactory/Call/NonBlocking", "timed out", "{callback:[1],ok:[5]}"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

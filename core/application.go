@@ -37,6 +37,7 @@ type method struct {
 	arity  int  // -1: any number of arguments
 	min    int  // for variadic typed methods: the least number of arguments
 	borrow bool // see BorrowArgs
+	inline bool // see NonBlocking
 }
 
 // MethodOption changes how a method registered with HandleRaw, Handle or
@@ -65,6 +66,30 @@ type MethodOption func(*method)
 // it.
 func BorrowArgs() MethodOption {
 	return func(m *method) { m.borrow = true }
+}
+
+// NonBlocking declares that a method returns promptly and never waits:
+// not on I/O, not on a lock held for long, not on a call to the peer or
+// on any other message from it. The engine may then run the method on the
+// goroutine that reads the connection, in arrival order, instead of
+// handing each call to a worker goroutine, and write the answers to the
+// calls of one read from the network together. That saves a goroutine
+// hand-off, with its thread wake-up, per call (docs/performance.md
+// measures it).
+//
+// It takes effect on transports that report where each read ends
+// (ReadBatcher: the tcp adapter's TCP, TLS and Unix sockets); elsewhere
+// the method runs on a worker as without the option.
+//
+// The promise matters. While the method runs, its connection reads
+// nothing more, and no other message goes out on it before the answers
+// of the read are written. A method that waits for something that only a
+// later message of the same connection brings (the answer to a call it
+// makes to the peer, for example) waits forever. Calls to NonBlocking
+// methods of one connection run one at a time, in the order they arrive;
+// other methods' calls still run concurrently on workers.
+func NonBlocking() MethodOption {
+	return func(m *method) { m.inline = true }
 }
 
 // Application is a named, versioned set of interfaces whose methods a peer
@@ -262,6 +287,15 @@ func (a *Application) borrows(iface, name string) bool {
 	defer a.mu.RUnlock()
 	m := a.interfaces[iface][name]
 	return m != nil && m.borrow
+}
+
+// inline reports whether method iface.name was registered with
+// NonBlocking.
+func (a *Application) inline(iface, name string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	m := a.interfaces[iface][name]
+	return m != nil && m.inline
 }
 
 func (a *Application) eventHandler(iface, name string) EventFunc {

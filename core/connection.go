@@ -224,8 +224,12 @@ type transportState struct {
 	spare   []queued
 	bufs    [][]byte // the batch being written, for SendBatch; writer only
 	writing bool
-	dead    bool // stop writing: closed or failed
-	ending  bool // a fatal error or final message: ignore what arrives
+	// batching: the reader has run a call to a NonBlocking method since
+	// the last EndBatch, so what is queued waits for the next one, which
+	// writes it; flushPending: something was queued meanwhile.
+	batching, flushPending bool
+	dead                   bool // stop writing: closed or failed
+	ending                 bool // a fatal error or final message: ignore what arrives
 	// closeWhenFlushed asks the active writer to close the transport once
 	// the queue is empty.
 	closeWhenFlushed bool
@@ -238,6 +242,11 @@ type transportState struct {
 	awaiting atomic.Int32
 
 	names names // used by the goroutine that delivers messages only
+
+	// readsBatches: the transport calls EndBatch (ReadBatcher), so calls
+	// to NonBlocking methods run on the reader. batchOpen: the reader has
+	// set batching (reader only, so that it takes mu once per read).
+	readsBatches, batchOpen bool
 
 	over atomic.Bool // ending || dead, for isEnding
 
@@ -336,8 +345,42 @@ func (ts *transportState) enqueue(q queued) bool {
 	if ts.writing {
 		return false
 	}
+	if ts.batching {
+		ts.flushPending = true // written at EndBatch
+		return false
+	}
 	ts.writing = true
 	return true
+}
+
+// EndBatch implements BatchEnder: the calls to NonBlocking methods that
+// the read delivered have run and queued their answers, which go out now,
+// in one write where the transport allows, with whatever else was queued
+// meanwhile.
+func (ts *transportState) EndBatch() {
+	if !ts.inCall.CompareAndSwap(false, true) {
+		ts.misuse("EndBatch while another Receiver call was under way", true)
+		return
+	}
+	defer ts.inCall.Store(false)
+	if !ts.batchOpen {
+		return
+	}
+	ts.batchOpen = false
+	ts.mu.Lock()
+	ts.batching = false
+	write := ts.flushPending && !ts.writing && !ts.dead
+	ts.flushPending = false
+	if write {
+		ts.writing = true
+	}
+	ts.mu.Unlock()
+	if write {
+		// Everything the read brought has been answered or handed to a
+		// worker: no reason to wait for more before writing.
+		ts.received.Store(0)
+		ts.flushQueue()
+	}
 }
 
 // flush writes queued messages until the queue is empty. Only one goroutine
@@ -352,6 +395,12 @@ func (ts *transportState) flush() {
 		// no latency.
 		runtime.Gosched()
 	}
+	ts.flushQueue()
+}
+
+// flushQueue is flush without its wait: it writes until the queue is
+// empty. The caller is the writer (enqueue said so, or it set writing).
+func (ts *transportState) flushQueue() {
 	for {
 		ts.mu.Lock()
 		if ts.dead || len(ts.queue) == 0 {
@@ -512,6 +561,9 @@ func (ts *transportState) isEnding() bool { return ts.over.Load() }
 // attach makes t the connection's transport and starts it.
 func (c *Connection) attach(t Transport) *transportState {
 	ts := &transportState{c: c, t: t, closed: make(chan struct{})}
+	if rb, ok := t.(ReadBatcher); ok && rb.ReadsBatches() {
+		ts.readsBatches = true
+	}
 	_, parts := t.(PartsSender)
 	c.partsOK.Store(parts)
 	c.mu.Lock()
@@ -1375,6 +1427,14 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		m.lease = nil // the task releases it
 	}
 	ts.calls.Add(1) // until the answer is queued; see callTask.run
+	if ts.readsBatches && app.inline(iface, name) {
+		if !c.runInline(ts, &task) {
+			c.sendCallback(ts, id, nil, ErrInternalAPIError)
+			ts.calls.Add(-1)
+			task.lease.release()
+		}
+		return
+	}
 	if c.server == nil {
 		t := task // a copy, so that task itself does not escape
 		go t.run()
@@ -1385,6 +1445,26 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		ts.calls.Add(-1)
 		task.lease.release()
 	}
+}
+
+// runInline runs a call to a NonBlocking method on the goroutine that
+// delivers messages; its answer waits in the send queue for EndBatch. It
+// reports false, running nothing, once the server is shutting down.
+func (c *Connection) runInline(ts *transportState, t *callTask) bool {
+	if c.server != nil {
+		if !c.server.admit() {
+			return false
+		}
+		defer c.server.handlers.done()
+	}
+	if !ts.batchOpen {
+		ts.batchOpen = true
+		ts.mu.Lock()
+		ts.batching = true
+		ts.mu.Unlock()
+	}
+	t.run()
+	return true
 }
 
 // lends reports whether the arguments of a call to iface.name may be lent

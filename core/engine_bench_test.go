@@ -29,6 +29,9 @@ func benchApplication() *Application {
 	app.HandleRaw("iface", "borrowed", 1, func(context.Context, *Connection, []any) ([]any, error) {
 		return nil, nil
 	}, BorrowArgs())
+	app.HandleRaw("iface", "inline", 1, func(context.Context, *Connection, []any) ([]any, error) {
+		return nil, nil
+	}, NonBlocking())
 	return app
 }
 
@@ -71,6 +74,20 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 	}
 }
 
+// BenchmarkCallRoundTripNonBlocking is BenchmarkCallRoundTrip to a method
+// registered with NonBlocking, which runs on the pipe's delivering
+// goroutine instead of a worker.
+func BenchmarkCallRoundTripNonBlocking(b *testing.B) {
+	conn := benchConn(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := conn.Call(ctx, "iface", "inline", benchArg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkCallRoundTrip100K is BenchmarkCallRoundTrip with a 100 KB
 // argument, to a method that copies its arguments (the default) and to one
 // that borrows them (BorrowArgs).
@@ -94,7 +111,13 @@ func BenchmarkCallRoundTrip100K(b *testing.B) {
 // BenchmarkCallRoundTripParallel keeps many small calls in flight on one
 // connection.
 func BenchmarkCallRoundTripParallel(b *testing.B) {
-	benchParallelCalls(b, context.Background())
+	benchParallelCalls(b, context.Background(), "method")
+}
+
+// BenchmarkCallRoundTripParallelNonBlocking is
+// BenchmarkCallRoundTripParallel to the NonBlocking method.
+func BenchmarkCallRoundTripParallelNonBlocking(b *testing.B) {
+	benchParallelCalls(b, context.Background(), "inline")
 }
 
 // BenchmarkCallRoundTripSharedContext is BenchmarkCallRoundTripParallel
@@ -103,18 +126,18 @@ func BenchmarkCallRoundTripParallel(b *testing.B) {
 func BenchmarkCallRoundTripSharedContext(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	benchParallelCalls(b, ctx)
+	benchParallelCalls(b, ctx, "method")
 }
 
-// benchParallelCalls makes small calls under ctx from 16 goroutines per
-// GOMAXPROCS on one connection.
-func benchParallelCalls(b *testing.B, ctx context.Context) {
+// benchParallelCalls makes small calls to method under ctx from 16
+// goroutines per GOMAXPROCS on one connection.
+func benchParallelCalls(b *testing.B, ctx context.Context, method string) {
 	conn := benchConn(b)
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
+			if _, err := conn.Call(ctx, "iface", method, benchArg); err != nil {
 				b.Error(err)
 				return
 			}

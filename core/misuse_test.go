@@ -54,6 +54,16 @@ func TestTransportMisuse(t *testing.T) {
 			wantClose: true,
 		},
 		{
+			name: "EndBatch during Message",
+			script: func(r Receiver, reenter *atomic.Pointer[func()]) {
+				f := func() { r.(BatchEnder).EndBatch() }
+				reenter.Store(&f)
+				r.Message([]byte(hello))
+			},
+			want:      "EndBatch while another Receiver call was under way",
+			wantClose: true,
+		},
+		{
 			name: "Closed during Message",
 			script: func(r Receiver, reenter *atomic.Pointer[func()]) {
 				// Reported, but acted on: the transport is closed.

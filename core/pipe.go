@@ -63,8 +63,13 @@ func (p *PipeEnd) Start(r Receiver) {
 	go p.deliver()
 }
 
+// deliver hands the peer's messages to the Receiver: everything queued
+// when it looks is one read, followed by EndBatch when the Receiver is a
+// BatchEnder (see ReadsBatches).
 func (p *PipeEnd) deliver() {
 	defer close(p.done)
+	ender, _ := p.recv.(BatchEnder)
+	var batch [][]byte
 	for {
 		p.mu.Lock()
 		for len(p.queue) == 0 && !p.closed {
@@ -79,13 +84,27 @@ func (p *PipeEnd) deliver() {
 			p.recv.Closed(err)
 			return
 		}
-		msg := p.queue[0]
-		p.queue[0] = nil
-		p.queue = p.queue[1:]
+		batch, p.queue = p.queue, batch[:0]
 		p.mu.Unlock()
-		p.recv.Message(msg)
+		for i, msg := range batch {
+			batch[i] = nil
+			p.mu.Lock()
+			broken := p.err != nil // Break drops what is not delivered yet
+			p.mu.Unlock()
+			if broken {
+				break
+			}
+			p.recv.Message(msg)
+		}
+		if ender != nil {
+			ender.EndBatch()
+		}
 	}
 }
+
+// ReadsBatches implements ReadBatcher: each time the delivering goroutine
+// finds messages queued, it delivers them all and then calls EndBatch.
+func (p *PipeEnd) ReadsBatches() bool { return true }
 
 func (p *PipeEnd) signal() {
 	select {

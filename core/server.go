@@ -297,14 +297,23 @@ func (s *Server) Close() error { return s.Shutdown(context.Background()) }
 // startCall runs an incoming call on the server's worker pool; it reports
 // false once the server is shutting down.
 func (s *Server) startCall(t callTask) bool {
+	if !s.admit() {
+		return false
+	}
+	s.workers.submit(t)
+	return true
+}
+
+// admit counts an incoming call as a handler that Shutdown waits for
+// (until handlers.done); it reports false once the server is shutting
+// down.
+func (s *Server) admit() bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.Unlock()
 		return false
 	}
 	s.handlers.add()
-	s.mu.Unlock()
-	s.workers.submit(t)
 	return true
 }
 

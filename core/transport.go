@@ -105,3 +105,28 @@ type PartsSender interface {
 type MessageTaker interface {
 	TakeMessage() (release func(), ok bool)
 }
+
+// ReadBatcher is an optional interface of a Transport whose reader knows
+// where each read from the network ends. When ReadsBatches reports true
+// (the engine asks once, before Start), the transport promises that its
+// Receiver, which then implements BatchEnder, gets an EndBatch call after
+// the messages of each read have been delivered and before the reader
+// waits for more input.
+//
+// The engine uses it for methods registered with NonBlocking: it runs
+// them on the delivering goroutine as their calls arrive, and writes the
+// answers to all the calls of one read together at EndBatch. A transport
+// that reports true and does not call EndBatch leaves those answers
+// unwritten; conformance checks that they arrive (Call/NonBlocking).
+type ReadBatcher interface {
+	ReadsBatches() bool
+}
+
+// BatchEnder is implemented by the Receiver the engine passes to the
+// Start of a Transport that is a ReadBatcher. EndBatch reports that the
+// messages of one read have all been delivered. It is called on the
+// delivering goroutine, never concurrently with Message, and may be
+// called after a read that completed no message.
+type BatchEnder interface {
+	EndBatch()
+}

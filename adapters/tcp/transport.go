@@ -309,6 +309,10 @@ func (t *transport) SendParts(parts [][]byte) error {
 	return nil
 }
 
+// ReadsBatches implements jstp.ReadBatcher: the reader calls EndBatch
+// after delivering what each read completed.
+func (t *transport) ReadsBatches() bool { return true }
+
 // TakeMessage lets the engine keep the message being delivered where the
 // reader read it, when it is a large one in a pooled buffer
 // (jstp.MessageTaker, mdsf.Splitter.Take): the reader goes on after it,
@@ -457,6 +461,7 @@ func (t *transport) decide(err error) (unstarted bool) {
 
 func (t *transport) read() {
 	defer t.finish()
+	ender, _ := t.recv.(jstp.BatchEnder)
 	emit := func(msg []byte) error {
 		if t.closing.Load() {
 			return errStopDelivery
@@ -479,6 +484,10 @@ func (t *transport) read() {
 			// message is not copied once more before it is parsed.
 			var ferr error
 			_, err, ferr = t.split.FeedFrom(t.conn, emit)
+			if ender != nil {
+				// The messages of this read are delivered.
+				ender.EndBatch()
+			}
 			if ferr != nil && ferr != errStopDelivery {
 				t.fail(ferr)
 				return

@@ -34,6 +34,7 @@ func main() {
 	repeat := flag.Int("repeat", 5, "run every measurement of a point this many times and report the median")
 	noNode := flag.Bool("no-node", false, "skip the Node reference runs")
 	copyArgs := flag.Bool("copy-args", false, "register the Go servers' method without jstp.BorrowArgs: every argument is copied into a string of its own")
+	workers := flag.Bool("workers", false, "register the Go servers' method without jstp.NonBlocking: every call runs on a worker goroutine")
 	serverEnv := flag.String("server-env", "", `comma-separated NAME=value settings for the Go servers only, e.g. "GOGC=400,GOMAXPROCS=1" (noted in the report)`)
 	timeout := flag.Duration("run-timeout", 2*time.Minute, "bound of one run")
 	total := flag.Duration("timeout", 40*time.Minute, "bound of the whole benchmark")
@@ -74,6 +75,7 @@ func main() {
 		}
 	}
 	cfg.CopyArgs = *copyArgs
+	cfg.Workers = *workers
 	if *adapterList != "" {
 		cfg.Adapters = strings.Split(*adapterList, ",")
 	}
