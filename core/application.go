@@ -78,8 +78,9 @@ func BorrowArgs() MethodOption {
 // measures it).
 //
 // It takes effect on transports that report where each read ends
-// (ReadBatcher: the tcp adapter's TCP, TLS and Unix sockets); elsewhere
-// the method runs on a worker as without the option.
+// (ReadBatcher: the tcp adapter's TCP, TLS and Unix sockets, the gorilla
+// adapter's WebSocket connections, Pipe); elsewhere the method runs on a
+// worker as without the option.
 //
 // The promise matters. While the method runs, its connection reads
 // nothing more, and no other message goes out on it before the answers

@@ -71,6 +71,12 @@ func (t *transport) Start(r jstp.Receiver) {
 	t.started = true
 	closedEarly := t.closing
 	t.mu.Unlock()
+	if ender, ok := r.(jstp.BatchEnder); ok && t.cork != nil && !closedEarly {
+		// gorilla reads the network only once it has handed out every
+		// message it had read: the messages of that read are delivered.
+		// Only the reader goroutine reads.
+		t.cork.OnRead(ender.EndBatch)
+	}
 	if closedEarly {
 		// Closed before Start: the connection is already gone and the
 		// resources released, but the Receiver is still owed its Closed.
@@ -141,6 +147,13 @@ func (t *transport) read(r jstp.Receiver) {
 }
 
 func (t *transport) finish() { t.finOnce.Do(t.finished) }
+
+// ReadsBatches implements jstp.ReadBatcher when the transport knows the
+// connection under gorilla (always, for connections this package opens
+// or accepts): before each read from the network, the reader calls
+// EndBatch, since gorilla reads only once it has handed out what it
+// already read.
+func (t *transport) ReadsBatches() bool { return t.cork != nil }
 
 // Send writes msg as one text message: a single frame up to MaxFrameSize,
 // fragments of at most MaxFrameSize beyond that.

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -55,6 +56,28 @@ type Conn struct {
 	buf     []byte
 	cur     time.Time // the write deadline set on Conn
 	err     error     // a write to Conn failed: the stream is broken
+
+	onRead atomic.Pointer[func()] // see OnRead
+}
+
+// OnRead makes f run before every Read from the connection, on the
+// goroutine that reads (nil: nothing). A transport whose library reads
+// through a buffer of its own uses it to learn that the library has
+// delivered everything it had read and needs more input.
+func (c *Conn) OnRead(f func()) {
+	if f == nil {
+		c.onRead.Store(nil)
+		return
+	}
+	c.onRead.Store(&f)
+}
+
+// Read runs the OnRead function, if any, then reads from the connection.
+func (c *Conn) Read(p []byte) (int, error) {
+	if f := c.onRead.Load(); f != nil {
+		(*f)()
+	}
+	return c.Conn.Read(p)
 }
 
 // New returns c wrapped in an uncorked Conn.

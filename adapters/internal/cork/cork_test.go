@@ -298,3 +298,37 @@ func TestHijackCorker(t *testing.T) {
 		})
 	}
 }
+
+// TestOnRead: the OnRead function runs before every Read, on the reading
+// goroutine, before the data is read; nil removes it.
+func TestOnRead(t *testing.T) {
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	c := New(a)
+	var calls []int // bytes read so far, at each call
+	read := 0
+	c.OnRead(func() { calls = append(calls, read) })
+	go func() {
+		b.Write([]byte("ab"))
+		b.Write([]byte("cd"))
+	}()
+	buf := make([]byte, 2)
+	for range 2 {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += n
+	}
+	if want := []int{0, 2}; len(calls) != 2 || calls[0] != want[0] || calls[1] != want[1] {
+		t.Errorf("OnRead ran at %v bytes read, want %v", calls, want)
+	}
+	c.OnRead(nil)
+	go b.Write([]byte("e"))
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 {
+		t.Errorf("OnRead ran after it was removed: %v", calls)
+	}
+}
