@@ -79,8 +79,8 @@ func BorrowArgs() MethodOption {
 //
 // It takes effect on transports that report where each read ends
 // (ReadBatcher: the tcp adapter's TCP, TLS and Unix sockets, the gorilla
-// adapter's WebSocket connections, Pipe); elsewhere the method runs on a
-// worker as without the option.
+// adapter's WebSocket connections and the nhooyr adapter's accepted ones,
+// Pipe); elsewhere the method runs on a worker as without the option.
 //
 // The promise matters. While the method runs, its connection reads
 // nothing more, and no other message goes out on it before the answers

@@ -169,6 +169,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, _ := r.Context().Value(netConnKey{}).(net.Conn)
 	var t *transport
 	t = newTransport(c, hc.Conn, hc.Conn, remoteAddr(r, conn), func() { s.hs.Forget(t) })
+	// The library reads through the hijacked Reader, which it points at
+	// the connection Hijack returned: hc.Conn.
+	t.readsBatches = hc.Conn != nil
 	if !s.hs.Track(t) {
 		t.Close()
 		return

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -28,6 +29,14 @@ type transport struct {
 	netConn net.Conn   // the TCP (or TLS) connection underneath; nil if unknown
 	cork    *cork.Conn // the connection the library writes through; nil: unknown, no batching
 	remote  net.Addr
+
+	// readsBatches: the library reads through cork too (an accepted
+	// connection), so the reader can report the end of each read
+	// (jstp.ReadBatcher). inLibrary is set while the reader goroutine is
+	// inside the library's read calls: the closing handshake reads on
+	// another goroutine, which must not report anything.
+	readsBatches bool
+	inLibrary    atomic.Bool
 
 	writeTimeout time.Duration // WriteTimeout; tests shorten it
 	dlSet        time.Time     // when deadline was computed; under sendMu
@@ -69,7 +78,14 @@ func newTransport(c *websocket.Conn, netConn net.Conn, cork *cork.Conn, remote n
 var (
 	_ jstp.Transport   = (*transport)(nil)
 	_ jstp.BatchSender = (*transport)(nil)
+	_ jstp.ReadBatcher = (*transport)(nil)
 )
+
+// ReadsBatches implements jstp.ReadBatcher for the connections a Server
+// accepts, which the library reads through the adapter's wrapper: the
+// reader calls EndBatch before each read from the network. Dialed
+// connections report false.
+func (t *transport) ReadsBatches() bool { return t.readsBatches }
 
 // Start begins reading messages in a goroutine of the transport's own, which
 // ends when the connection closes.
@@ -82,6 +98,16 @@ func (t *transport) Start(r jstp.Receiver) {
 	t.started = true
 	closedEarly := t.closing
 	t.mu.Unlock()
+	if ender, ok := r.(jstp.BatchEnder); ok && t.readsBatches && !closedEarly {
+		// The library reads the network only once it has handed out
+		// every message it had read: the messages of that read are
+		// delivered.
+		t.cork.OnRead(func() {
+			if t.inLibrary.Load() {
+				ender.EndBatch()
+			}
+		})
+	}
 	if closedEarly {
 		// Closed before Start: the Receiver is still owed its Closed.
 		go r.Closed(nil)
@@ -103,13 +129,17 @@ func (t *transport) read(r jstp.Receiver) {
 		)
 		// A context that never ends: cancelling a read context makes the
 		// library cut the connection, which is Close's business here.
+		t.inLibrary.Store(true)
 		typ, rd, err = t.c.Reader(context.Background())
 		if err != nil {
+			t.inLibrary.Store(false)
 			break
 		}
 		// The library's reader enforces the read limit itself.
 		var msg []byte
-		if msg, err = buf.ReadAll(rd); err != nil {
+		msg, err = buf.ReadAll(rd)
+		t.inLibrary.Store(false)
+		if err != nil {
 			break
 		}
 		t.mu.Lock()
