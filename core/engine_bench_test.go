@@ -63,26 +63,20 @@ func benchConn(b *testing.B) *Connection {
 
 // BenchmarkCallRoundTrip is one small call at a time, client to server and
 // back, over the in-memory pipe: the whole engine on both sides.
-func BenchmarkCallRoundTrip(b *testing.B) {
-	conn := benchConn(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := conn.Call(ctx, "iface", "method", benchArg); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkCallRoundTrip(b *testing.B) { benchRoundTrips(b, "method") }
 
 // BenchmarkCallRoundTripNonBlocking is BenchmarkCallRoundTrip to a method
 // registered with NonBlocking, which runs on the pipe's delivering
 // goroutine instead of a worker.
-func BenchmarkCallRoundTripNonBlocking(b *testing.B) {
+func BenchmarkCallRoundTripNonBlocking(b *testing.B) { benchRoundTrips(b, "inline") }
+
+// benchRoundTrips makes small calls to method, one at a time.
+func benchRoundTrips(b *testing.B, method string) {
 	conn := benchConn(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := conn.Call(ctx, "iface", "inline", benchArg); err != nil {
+		if _, err := conn.Call(ctx, "iface", method, benchArg); err != nil {
 			b.Fatal(err)
 		}
 	}
