@@ -284,19 +284,15 @@ func (a *Application) lookup(iface, name string) (*method, error) {
 // borrows reports whether method iface.name was registered with
 // BorrowArgs.
 func (a *Application) borrows(iface, name string) bool {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	m := a.interfaces[iface][name]
-	return m != nil && m.borrow
+	m, err := a.lookup(iface, name)
+	return err == nil && m.borrow
 }
 
 // inline reports whether method iface.name was registered with
 // NonBlocking.
 func (a *Application) inline(iface, name string) bool {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	m := a.interfaces[iface][name]
-	return m != nil && m.inline
+	m, err := a.lookup(iface, name)
+	return err == nil && m.inline
 }
 
 func (a *Application) eventHandler(iface, name string) EventFunc {

@@ -1427,20 +1427,18 @@ func (c *Connection) onCall(ts *transportState, data []byte, m *inMessage) {
 		m.lease = nil // the task releases it
 	}
 	ts.calls.Add(1) // until the answer is queued; see callTask.run
-	if ts.readsBatches && app.inline(iface, name) {
-		if !c.runInline(ts, &task) {
-			c.sendCallback(ts, id, nil, ErrInternalAPIError)
-			ts.calls.Add(-1)
-			task.lease.release()
-		}
-		return
-	}
-	if c.server == nil {
+	var started bool
+	switch {
+	case ts.readsBatches && app.inline(iface, name):
+		started = c.runInline(ts, &task)
+	case c.server == nil:
 		t := task // a copy, so that task itself does not escape
 		go t.run()
 		return
+	default:
+		started = c.server.startCall(task)
 	}
-	if !c.server.startCall(task) {
+	if !started { // the server is shutting down
 		c.sendCallback(ts, id, nil, ErrInternalAPIError)
 		ts.calls.Add(-1)
 		task.lease.release()
