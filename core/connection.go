@@ -782,9 +782,17 @@ func (c *Connection) sendNumbered(o *outgoing, p *pendingCall) (int64, error) {
 		return 0, fmt.Errorf("jstp: no handshake yet: %w", ErrProtocol)
 	}
 	s.mu.Lock()
-	if gone && s.conn != nil && s.conn != c {
+	if s.conn != nil && s.conn != c {
+		// A resumption has bound the session to another connection. This
+		// one may not have finished closing (its transport closed and
+		// the session was let go, but finish has not run yet): what it
+		// buffered now would come after the resumption's resend, and go
+		// nowhere.
 		s.mu.Unlock()
 		c.mu.Unlock()
+		if p != nil || c.server == nil {
+			return 0, ErrClosed
+		}
 		return 0, errMoved
 	}
 	abs := s.nextIDLocked()
@@ -831,6 +839,10 @@ var testHookLent atomic.Pointer[func(*argLease)]
 // testHookNumbered, when set, runs after a message is numbered, buffered
 // and queued (or not, without a transport), before it is written.
 var testHookNumbered atomic.Pointer[func()]
+
+// testHookDetached, when set, runs on a server connection whose transport
+// closed, once its session is let go and before the connection finishes.
+var testHookDetached atomic.Pointer[func(*Connection)]
 
 // errMoved reports that a server connection's session has moved to the
 // connection of a resumption: the message belongs there.
@@ -1220,6 +1232,9 @@ func (c *Connection) transportClosed(ts *transportState, err error) {
 	}
 	if c.server != nil {
 		c.server.connectionClosed(c, wasDone)
+		if h := testHookDetached.Load(); h != nil {
+			(*h)(c)
+		}
 		reason := err
 		if reason == nil {
 			reason = ErrClosed

@@ -109,3 +109,98 @@ func TestResumeAfterBreak(t *testing.T) {
 		t.Fatalf("watch after the resumption = %+v, want ctx's with nothing waiting", ws)
 	}
 }
+
+// An event emitted on a server connection whose transport closed by
+// itself, once a resumption has bound the session to a new connection but
+// before the old connection has finished, goes out on the new connection:
+// buffered on the old one, after the resumption's resend, it would have
+// reached the client only at the next resumption, if ever. A call there
+// fails at once.
+func TestResumeEmitBeforeOldConnectionFinishes(t *testing.T) {
+	app := MustNewApplication("app")
+	connected := make(chan *Connection, 1)
+	reconnected := make(chan *Connection, 1)
+	srv, _ := testServer(t, ServerOptions{
+		Applications: []*Application{app},
+		OnConnect:    func(c *Connection) { connected <- c },
+		OnReconnect:  func(c *Connection) { reconnected <- c },
+	})
+	// The first server connection to close stops between letting its
+	// session go and finishing, until the test is done with it.
+	detached := make(chan *Connection, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	hook := func(c *Connection) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			detached <- c
+			<-release
+		}
+	}
+	testHookDetached.Store(&hook)
+	var releaseOnce sync.Once
+	t.Cleanup(func() {
+		releaseOnce.Do(func() { close(release) })
+		testHookDetached.Store(nil)
+	})
+
+	clientApp := MustNewApplication("clientApp")
+	ticks := make(chan float64, 4)
+	clientApp.On("iface", "tick", func(_ *Connection, args []any) {
+		if len(args) == 1 {
+			if f, ok := args[0].(float64); ok {
+				ticks <- f
+			}
+		}
+	})
+	d := &breakableDialer{srv: srv}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := Connect(ctx, "app", &Client{Application: clientApp, Reconnector: fastReconnector()}, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wait := func(what string, ch any) any {
+		t.Helper()
+		switch ch := ch.(type) {
+		case chan *Connection:
+			select {
+			case c := <-ch:
+				return c
+			case <-ctx.Done():
+			}
+		case chan float64:
+			select {
+			case f := <-ch:
+				return f
+			case <-ctx.Done():
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+		return nil
+	}
+	old := wait("the first connection", connected).(*Connection)
+	if err := old.Emit("iface", "tick", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := wait("tick 1", ticks); got != 1.0 {
+		t.Fatalf("tick 1 arrived as %v", got)
+	}
+	d.breakLast()
+	if c := wait("the old connection to let its session go", detached); c != old {
+		t.Fatalf("detached connection %p, want the first %p", c, old)
+	}
+	wait("the resumption", reconnected)
+	if err := old.Emit("iface", "tick", 2); err != nil {
+		t.Fatalf("Emit on the old connection: %v", err)
+	}
+	if got := wait("tick 2", ticks); got != 2.0 {
+		t.Fatalf("tick 2 arrived as %v", got)
+	}
+	if _, err := old.Call(ctx, "iface", "nope"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Call on the old connection: %v, want ErrClosed", err)
+	}
+	releaseOnce.Do(func() { close(release) })
+}

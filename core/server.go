@@ -649,10 +649,14 @@ func (c *Connection) emitPayload(iface, name string, payload []byte) error {
 			return err
 		}
 		next := c.Session().Connection()
-		if next == nil || next == c {
+		if next == c {
 			return ErrClosed
 		}
-		c = next
+		if next != nil {
+			c = next
+		}
+		// nil: the session is between connections again, and c buffers
+		// the event in it for the next resumption.
 	}
 }
 
