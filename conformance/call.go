@@ -29,6 +29,7 @@ func init() {
 		testCase{"PendingFailOnDrop", testCallPendingFailOnDrop},
 		testCase{"IDs", testCallIDs},
 		testCase{"NonBlocking", testCallNonBlocking},
+		testCase{"ServerToClientNonBlocking", testCallServerToClientNonBlocking},
 	)
 	register("Call/Errors",
 		testCase{"Code12", testCallErrorInterfaceNotFound},
@@ -246,6 +247,44 @@ func testCallServerToClient(e *env) {
 	m = c.log.waitFor(e, "the client's callback", func(m wireMsg) bool { return m.dir == out && strings.HasPrefix(m.text, "{callback:") })
 	if want := "{callback:[-1],ok:[42]}"; m.text != want {
 		e.t.Errorf("client callback on the wire = %s, want %s", m.text, want)
+	}
+}
+
+// The server calls a method of the client's application registered with
+// jstp.NonBlocking, alone and hundreds at once: the dialed side's reader
+// runs them, and a dialed transport that says it reads in batches
+// (jstp.ReadBatcher) and does not call EndBatch leaves them unanswered.
+func testCallServerToClientNonBlocking(e *env) {
+	fx := e.newFixture()
+	clientApp := e.app("clientapp@1.0.0")
+	if err := clientApp.Handle("client", "twice", func(n int) int { return 2 * n }, jstp.NonBlocking()); err != nil {
+		e.fatalf("Handle(client.twice): %v", err)
+	}
+	e.connect(fx.addr, appName, func(cl *jstp.Client) { cl.Application = clientApp })
+	sc := fx.serverConn()
+	ctx, cancel := e.waitCtx()
+	defer cancel()
+	if got, err := sc.Call(ctx, "client", "twice", 21); err != nil || !sameValue(got, []any{42.0}) {
+		e.t.Errorf("server Call(client.twice, 21) = %v, %v; want [42]", got, err)
+	}
+	const n = 300
+	type answer struct {
+		got []any
+		err error
+	}
+	answers := make([]chan answer, n)
+	for i := range answers {
+		answers[i] = make(chan answer, 1)
+		go func() {
+			got, err := sc.Call(ctx, "client", "twice", i)
+			answers[i] <- answer{got, err}
+		}()
+	}
+	for i, ch := range answers {
+		a := await(e, ch, fmt.Sprintf("client.twice(%d) to complete", i))
+		if a.err != nil || !sameValue(a.got, []any{float64(2 * i)}) {
+			e.t.Errorf("server Call(client.twice, %d) = %v, %v; want [%d]", i, a.got, a.err, 2*i)
+		}
 	}
 }
 

@@ -438,6 +438,15 @@ func (t *tap) Close() error {
 
 func (t *tap) RemoteAddr() net.Addr { return t.inner.RemoteAddr() }
 
+// ReadsBatches passes the inner transport's jstp.ReadBatcher promise on,
+// so that the dialing side's engine runs jstp.NonBlocking methods on the
+// inner transport's reader, as it would without the tap; the tap's
+// Receiver passes EndBatch on.
+func (t *tap) ReadsBatches() bool {
+	rb, ok := t.inner.(jstp.ReadBatcher)
+	return ok && rb.ReadsBatches()
+}
+
 // hold makes later Sends queue their messages in the tap instead of sending
 // them.
 func (t *tap) hold() {
@@ -503,6 +512,21 @@ func (tr *tapReceiver) Message(data []byte) {
 	tr.mu.Unlock()
 	if tr.t.breakAfter != nil && tr.t.breakAfter(string(data)) {
 		go tr.t.env.breakTransport(tr.t)
+	}
+}
+
+// EndBatch passes the end of a read on to the engine (jstp.BatchEnder),
+// unless the tap's Receiver is closed.
+func (tr *tapReceiver) EndBatch() {
+	tr.cc.enterEndBatch()
+	defer tr.cc.leave()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.closed {
+		return
+	}
+	if be, ok := tr.r.(jstp.BatchEnder); ok {
+		be.EndBatch()
 	}
 }
 
@@ -726,6 +750,14 @@ func (c *contract) enter(closing bool, data []byte) bool {
 		return false
 	}
 	return ok
+}
+
+// enterEndBatch records the start of an EndBatch call, which must not
+// overlap another call either (after Closed it is harmless, and allowed).
+func (c *contract) enterEndBatch() {
+	if !c.inCall.CompareAndSwap(false, true) {
+		c.t.Errorf("the transport called EndBatch while another Receiver call was under way")
+	}
 }
 
 // leave records the end of a call.

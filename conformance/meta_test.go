@@ -54,6 +54,8 @@ func TestFaultyFactory(t *testing.T) {
 		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &reuseTransport{Transport: tr} })
 	case "noendbatch":
 		wrapServed(&f, func(tr jstp.Transport) jstp.Transport { return &noEndBatchTransport{Transport: tr} })
+	case "dialnoendbatch":
+		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &noEndBatchTransport{Transport: tr} })
 	case "keep":
 		f.Dial = wrapDial(f.Dial, func(tr jstp.Transport) jstp.Transport { return &keepTransport{Transport: tr} })
 	case "partswrite":
@@ -276,6 +278,7 @@ func TestSuiteCatchesFaults(t *testing.T) {
 		// either way, with one of two messages.
 		{"takereuse", "Transport/LentArguments", []string{"--- FAIL: TestFaultyFactory/Transport/LentArguments"}, false},
 		{"noendbatch", "Call/NonBlocking", []string{"--- FAIL: TestFaultyFactory/Call/NonBlocking", "timed out", "{callback:[1],ok:[5]}"}, false},
+		{"dialnoendbatch", "Call/ServerToClientNonBlocking", []string{"--- FAIL: TestFaultyFactory/Call/ServerToClientNonBlocking", "server Call(client.twice, 21)"}, false},
 		{"nobreak", "Resume/BufferedResentByServer", []string{"--- FAIL: TestFaultyFactory/Resume/BufferedResentByServer"}, false},
 		{"skip", "Ping", []string{"--- SKIP: TestFaultyFactory/Ping/Wire", "declared by the meta test", `"No/Such", which is not a subtest`}, false},
 	} {

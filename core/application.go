@@ -78,9 +78,11 @@ func BorrowArgs() MethodOption {
 // measures it).
 //
 // It takes effect on transports that report where each read ends
-// (ReadBatcher: the tcp adapter's TCP, TLS and Unix sockets, the gorilla
-// adapter's WebSocket connections and the nhooyr adapter's accepted ones,
-// Pipe); elsewhere the method runs on a worker as without the option.
+// (ReadBatcher: Pipe and the connections of every adapter, served and
+// dialed: tcp's TCP, TLS and Unix sockets, gorilla's, gobwas's and
+// nhooyr's WebSocket connections, the last where net/http reads through
+// the adapter); elsewhere the method runs on a worker as without the
+// option.
 //
 // The promise matters. While the method runs, its connection reads
 // nothing more, and no other message goes out on it before the answers

@@ -48,6 +48,9 @@ type Transport struct {
 
 	rd      frameReader
 	pending []byte // bytes that arrived with the upgrade, before Start
+	// ender is the receiver's EndBatch side (jstp.ReadBatcher), called by
+	// whoever holds the reading turn after the messages of each read.
+	ender jstp.BatchEnder
 
 	// Poller-driven transports only.
 	poll       *poller
@@ -64,7 +67,17 @@ type Transport struct {
 var (
 	_ jstp.Transport   = (*Transport)(nil)
 	_ jstp.BatchSender = (*Transport)(nil)
+	_ jstp.ReadBatcher = (*Transport)(nil)
 )
+
+// ReadsBatches implements jstp.ReadBatcher: whoever reads the connection
+// (a poller worker for its turn, or the connection's own goroutine) calls
+// EndBatch after delivering the messages of each read, before it gives up
+// the reading turn. A poller worker runs a NonBlocking method for the
+// connection whose turn it holds only: when every worker is busy, the
+// poller hands other connections' events to temporary goroutines, so a
+// method on one connection never holds up the others.
+func (t *Transport) ReadsBatches() bool { return true }
 
 var errPollerStopped = errors.New("gobwas: server poller stopped")
 
@@ -91,6 +104,7 @@ func (t *Transport) Start(r jstp.Receiver) {
 	}
 	t.started = true
 	t.recv = r
+	t.ender, _ = r.(jstp.BatchEnder)
 	closed := t.closed.Load()
 	notify := closed && !t.notified && !t.busy
 	if notify {
@@ -165,6 +179,10 @@ func (t *Transport) onReadable(buf []byte) {
 			break
 		}
 	}
+	// The reads of this turn are delivered: what their calls answered
+	// goes out before the socket is rearmed, when another worker may
+	// take the next turn.
+	t.endBatch()
 	t.leave(more)
 }
 
@@ -195,8 +213,20 @@ func (t *Transport) readLoop() {
 
 func (t *Transport) consumeAndLeave(p []byte) bool {
 	more := t.consume(p)
+	t.endBatch()
 	t.leave(false)
 	return more && !t.isFinished()
+}
+
+// endBatch tells the receiver that the messages of a read are delivered.
+// It is called by the holder of the reading turn, before leave. Once the
+// transport is closing it calls nothing, as message does not: Closed may
+// be under way on another goroutine (begin spawns it when no reader is
+// busy, and a reader still drains the socket afterwards).
+func (t *Transport) endBatch() {
+	if t.ender != nil && !t.closed.Load() {
+		t.ender.EndBatch()
+	}
 }
 
 // finishReader makes sure the reading side ends with the socket closed and

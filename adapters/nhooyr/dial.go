@@ -59,7 +59,13 @@ func Dialer(config *Config, url string) jstp.Dialer {
 		} else {
 			remote = peerAddr(url)
 		}
-		return newTransport(c, conn, cork, remote, nil), nil
+		t := newTransport(c, conn, cork, remote, nil)
+		// The upgraded connection is read through net/http's body, which
+		// reads the connection DialContext returned (the wrapper; under
+		// TLS for wss://) once the bytes buffered with the response are
+		// used up: the wrapper sees every read from the network.
+		t.readsBatches = cork != nil
+		return t, nil
 	}
 }
 

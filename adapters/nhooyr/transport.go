@@ -30,9 +30,8 @@ type transport struct {
 	cork    *cork.Conn // the connection the library writes through; nil: unknown, no batching
 	remote  net.Addr
 
-	// readsBatches: the library reads through cork too (an accepted
-	// connection), so the reader can report the end of each read
-	// (jstp.ReadBatcher). inLibrary is set while the reader goroutine is
+	// readsBatches: the library reads through cork too, so the reader
+	// can report the end of each read (jstp.ReadBatcher). inLibrary is set while the reader goroutine is
 	// inside the library's read calls: the closing handshake reads on
 	// another goroutine, which must not report anything.
 	readsBatches bool
@@ -81,10 +80,10 @@ var (
 	_ jstp.ReadBatcher = (*transport)(nil)
 )
 
-// ReadsBatches implements jstp.ReadBatcher for the connections a Server
-// accepts, which the library reads through the adapter's wrapper: the
-// reader calls EndBatch before each read from the network. Dialed
-// connections report false.
+// ReadsBatches implements jstp.ReadBatcher for the connections the
+// library reads through the adapter's wrapper (those a Server accepts, and
+// those Dialer opens with an *http.Transport): the reader calls EndBatch
+// before each read from the network. Others report false.
 func (t *transport) ReadsBatches() bool { return t.readsBatches }
 
 // Start begins reading messages in a goroutine of the transport's own, which

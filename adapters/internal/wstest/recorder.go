@@ -23,15 +23,75 @@ type Recorder struct {
 	Done chan struct{}
 	// Calls counts the Closed calls.
 	Calls atomic.Int32
+
+	// EndBatch bookkeeping (jstp.BatchEnder): how many messages had been
+	// delivered at the last EndBatch, a signal after each, and whether a
+	// Message and an EndBatch ever overlapped.
+	inCall    atomic.Bool
+	overlap   atomic.Bool
+	delivered atomic.Int64
+	endMu     sync.Mutex
+	endAt     int64
+	ends      int64
+	ended     chan struct{}
 }
 
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder {
-	return &Recorder{Msgs: make(chan []byte, 64), Errs: make(chan error, 2), Done: make(chan struct{})}
+	return &Recorder{Msgs: make(chan []byte, 64), Errs: make(chan error, 2), Done: make(chan struct{}), ended: make(chan struct{}, 1)}
 }
 
 // Message implements jstp.Receiver: it queues a copy of data on Msgs.
-func (r *Recorder) Message(data []byte) { r.Msgs <- append([]byte(nil), data...) }
+func (r *Recorder) Message(data []byte) {
+	if !r.inCall.CompareAndSwap(false, true) {
+		r.overlap.Store(true)
+	}
+	r.delivered.Add(1)
+	r.inCall.Store(false)
+	r.Msgs <- append([]byte(nil), data...)
+}
+
+// EndBatch implements jstp.BatchEnder: it records how many messages had
+// been delivered, for WaitEndBatch.
+func (r *Recorder) EndBatch() {
+	if !r.inCall.CompareAndSwap(false, true) {
+		r.overlap.Store(true)
+	}
+	n := r.delivered.Load()
+	r.inCall.Store(false)
+	r.endMu.Lock()
+	r.endAt = n
+	r.ends++
+	r.endMu.Unlock()
+	select {
+	case r.ended <- struct{}{}:
+	default:
+	}
+}
+
+// WaitEndBatch waits for an EndBatch call made once n messages or more
+// had been delivered, failing t if there is none within WaitLimit, or if
+// an EndBatch ever overlapped a Message.
+func (r *Recorder) WaitEndBatch(t testing.TB, n int64) {
+	t.Helper()
+	deadline := time.After(WaitLimit)
+	for {
+		r.endMu.Lock()
+		at := r.endAt
+		r.endMu.Unlock()
+		if r.overlap.Load() {
+			t.Fatal("EndBatch and Message overlapped")
+		}
+		if at >= n {
+			return
+		}
+		select {
+		case <-r.ended:
+		case <-deadline:
+			t.Fatalf("no EndBatch after message %d in time (the last came after %d)", n, at)
+		}
+	}
+}
 
 // Closed implements jstp.Receiver: it counts the call, closes Done the
 // first time, and queues err on Errs.

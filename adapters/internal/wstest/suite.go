@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -104,6 +105,7 @@ func (a Adapter[C]) Run(t *testing.T) {
 		{"SendTimeout", a.CheckSendTimeout},
 		{"Shutdown", a.CheckShutdown},
 		{"TLS", a.CheckTLS},
+		{"ReadBatches", a.CheckReadBatches},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.run)
@@ -675,5 +677,70 @@ func (a Adapter[C]) CheckTLS(t *testing.T) {
 	defer tc.Close()
 	if p := tc.ConnectionState().NegotiatedProtocol; p == "h2" {
 		t.Fatal("server negotiated h2")
+	}
+}
+
+// CheckReadBatches checks jstp.ReadBatcher on both sides of a connection,
+// over ws:// and wss://: each transport reports it, and once a burst of
+// messages from the peer is delivered its Receiver gets EndBatch with no
+// further input, that is before the reader waits for more, and never
+// during a Message.
+func (a Adapter[C]) CheckReadBatches(t *testing.T) {
+	cert, pool := SelfSigned(t)
+	for _, secure := range []bool{false, true} {
+		name := "ws"
+		if secure {
+			name = "wss"
+		}
+		t.Run(name, func(t *testing.T) {
+			var (
+				eng *FakeEngine
+				url string
+				cfg *C
+			)
+			if secure {
+				eng = NewFakeEngine()
+				srv := a.NewServer(eng, ServerOptions{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
+				l, serveErr := serveFresh(t, srv)
+				t.Cleanup(func() {
+					ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
+					defer cancel()
+					srv.Shutdown(ctx)
+					<-serveErr
+				})
+				url = "wss://" + l.Addr().String() + "/"
+				cfg = a.TLSClient(pool)
+			} else {
+				eng, url = a.start(t, ServerOptions{})
+			}
+			tr, rec := Dial(t, a.Dialer(cfg, url))
+			s := eng.Next(t)
+			for _, side := range []struct {
+				name     string
+				from, to jstp.Transport
+				rec      *Recorder
+			}{
+				{"server reads", tr, s.Tr, s.Rec},
+				{"client reads", s.Tr, tr, rec},
+			} {
+				if rb, ok := side.to.(jstp.ReadBatcher); !ok || !rb.ReadsBatches() {
+					t.Fatalf("%s: the transport does not report its reads", side.name)
+				}
+				const n = 50
+				msgs := make([][]byte, n)
+				for i := range msgs {
+					msgs[i] = []byte(fmt.Sprintf("{event:[%d,'x'],e:[]}", i))
+				}
+				if err := side.from.(jstp.BatchSender).SendBatch(msgs); err != nil {
+					t.Fatalf("%s: SendBatch: %v", side.name, err)
+				}
+				for i := range msgs {
+					if got := side.rec.WaitMessage(t); string(got) != string(msgs[i]) {
+						t.Fatalf("%s: message %d is %q, want %q", side.name, i, got, msgs[i])
+					}
+				}
+				side.rec.WaitEndBatch(t, n)
+			}
+		})
 	}
 }
