@@ -938,7 +938,9 @@ func (c *Connection) await(ctx context.Context, id int64, p *pendingCall) (any, 
 // ErrCallbackLost. Args are Go values written with mdsf.Append.
 //
 // On a client, a call made while the connection is being restored is sent
-// once the session is resumed; ctx bounds the wait.
+// once the session is resumed; ctx bounds the wait. On a server, a call
+// made on a connection whose session a resumption has moved to a new
+// connection fails with ErrClosed: make it on the new one.
 //
 // Many goroutines may call under one shared ctx at little cost: the
 // connection then watches that context once for all of them (with
@@ -996,6 +998,11 @@ func (c *Connection) isClosing() bool {
 }
 
 // Emit sends event name of interface iface, with args, to the peer.
+//
+// On a server, events follow the session: emitted while the client is
+// away, an event waits in the session for it to resume; emitted on a
+// connection whose session a resumption has moved to a new connection,
+// it goes out on that one.
 func (c *Connection) Emit(iface, name string, args ...any) error {
 	scratch := getScratch()
 	payload, err := encodeArgs(*scratch, args)
