@@ -640,10 +640,11 @@ func (a Adapter[C]) CheckShutdown(t *testing.T) {
 	})
 }
 
-// CheckTLS: messages go both ways over wss://, and the server never
-// agrees to HTTP/2, which has no WebSocket upgrade.
-func (a Adapter[C]) CheckTLS(t *testing.T) {
-	cert, pool := SelfSigned(t)
+// startTLS serves the adapter's server with cert (wss://) over a new
+// FakeEngine on a fresh port until the test ends, and returns the engine,
+// the wss:// URL and the listener.
+func (a Adapter[C]) startTLS(t testing.TB, cert tls.Certificate) (*FakeEngine, string, net.Listener) {
+	t.Helper()
 	eng := NewFakeEngine()
 	srv := a.NewServer(eng, ServerOptions{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
 	l, serveErr := serveFresh(t, srv)
@@ -653,7 +654,15 @@ func (a Adapter[C]) CheckTLS(t *testing.T) {
 		srv.Shutdown(ctx)
 		<-serveErr
 	})
-	tr, rec := Dial(t, a.Dialer(a.TLSClient(pool), "wss://"+l.Addr().String()+"/"))
+	return eng, "wss://" + l.Addr().String() + "/", l
+}
+
+// CheckTLS: messages go both ways over wss://, and the server never
+// agrees to HTTP/2, which has no WebSocket upgrade.
+func (a Adapter[C]) CheckTLS(t *testing.T) {
+	cert, pool := SelfSigned(t)
+	eng, url, l := a.startTLS(t, cert)
+	tr, rec := Dial(t, a.Dialer(a.TLSClient(pool), url))
 	s := eng.Next(t)
 	if err := tr.Send([]byte("over TLS")); err != nil {
 		t.Fatal(err)
@@ -699,16 +708,7 @@ func (a Adapter[C]) CheckReadBatches(t *testing.T) {
 				cfg *C
 			)
 			if secure {
-				eng = NewFakeEngine()
-				srv := a.NewServer(eng, ServerOptions{TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}})
-				l, serveErr := serveFresh(t, srv)
-				t.Cleanup(func() {
-					ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
-					defer cancel()
-					srv.Shutdown(ctx)
-					<-serveErr
-				})
-				url = "wss://" + l.Addr().String() + "/"
+				eng, url, _ = a.startTLS(t, cert)
 				cfg = a.TLSClient(pool)
 			} else {
 				eng, url = a.start(t, ServerOptions{})
