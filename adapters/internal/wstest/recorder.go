@@ -32,7 +32,6 @@ type Recorder struct {
 	delivered atomic.Int64
 	endMu     sync.Mutex
 	endAt     int64
-	ends      int64
 	ended     chan struct{}
 }
 
@@ -61,7 +60,6 @@ func (r *Recorder) EndBatch() {
 	r.inCall.Store(false)
 	r.endMu.Lock()
 	r.endAt = n
-	r.ends++
 	r.endMu.Unlock()
 	select {
 	case r.ended <- struct{}{}:
